@@ -1,0 +1,50 @@
+# Eddy: a Flux v2 compatible GitOps controller suite in Rust.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+# nextest runs test binaries in parallel and reports failures clearly; cargo test is the fallback.
+NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
+CRD_DIR := charts/eddy/crds
+
+.PHONY: help
+help: ## Show this help.
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build every binary (debug profile).
+	$(CARGO) build --workspace --bins
+
+.PHONY: test
+test: ## Run every test: unit, integration, conformance and e2e.
+	$(CARGO) build --workspace --bins
+ifeq ($(NEXTEST),yes)
+	$(CARGO) nextest run --workspace --no-fail-fast --failure-output final
+else
+	$(CARGO) test --workspace --no-fail-fast
+endif
+
+.PHONY: run
+run: ## Start the dev cluster, every controller and the demo repository (not ready yet, see README).
+	@echo "make run: the dev cluster and the flux-config-agent have not landed yet (issues 3 and 9)."
+	@echo "Until then: make build, then run a controller against any cluster, e.g."
+	@echo "  ./target/debug/source-controller --kubeconfig ~/.kube/config --log-encoding console"
+	@exit 1
+
+.PHONY: crds
+crds: ## Regenerate charts/eddy/crds from the API types.
+	$(CARGO) run --quiet -p eddy-crdgen -- $(CRD_DIR)
+
+.PHONY: fmt
+fmt: ## Format the code.
+	$(CARGO) fmt --all
+
+.PHONY: verify
+verify: ## Check formatting, clippy -D warnings and that generated files are up to date.
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) run --quiet -p eddy-crdgen -- --check $(CRD_DIR)
+
+.PHONY: bench
+bench: ## Run the benchmarks and write their figures to docs/.
+	@echo "no benchmarks yet"

@@ -1,0 +1,3 @@
+//! `clusterconfig` API group.
+
+pub mod v1alpha1;

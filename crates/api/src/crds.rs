@@ -1,0 +1,1 @@
+//! CRDs (waiting for the kinds to land).

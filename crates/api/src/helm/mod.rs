@@ -1,0 +1,3 @@
+//! `helm` API group.
+
+pub mod v2;

@@ -1,0 +1,3 @@
+//! `image` API group.
+
+pub mod v1;

@@ -1,0 +1,3 @@
+//! `kustomize` API group.
+
+pub mod v1;

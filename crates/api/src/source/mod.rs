@@ -1,0 +1,3 @@
+//! `source` API group.
+
+pub mod v1;
