@@ -363,6 +363,7 @@ pub struct NamespaceSelector {
 /// A source artifact: what a source publishes in `status.artifact` (fluxcd/pkg `apis/meta`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = schema::artifact_requires_digest)]
 pub struct Artifact {
     /// `<algorithm>:<hex>` digest of the archive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -682,6 +683,27 @@ pub mod schema {
     /// A Go `int`: `type: integer` without a `format`.
     pub fn integer(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": "integer" })
+    }
+
+    /// Adds `field` to an object schema's `required` list. Used for fields Flux's CRD requires
+    /// but that we keep optional in Rust, so objects written by older clients still load.
+    pub fn mark_required(schema: &mut Schema, field: &str) {
+        let Some(object) = schema.as_object_mut() else {
+            return;
+        };
+        let required = object
+            .entry("required")
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let Some(list) = required.as_array_mut()
+            && !list.iter().any(|name| name == field)
+        {
+            list.push(serde_json::Value::from(field));
+        }
+    }
+
+    /// Schema transform of [`super::Artifact`]: Flux's CRD requires `digest`.
+    pub fn artifact_requires_digest(schema: &mut Schema) {
+        mark_required(schema, "digest");
     }
 }
 

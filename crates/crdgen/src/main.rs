@@ -102,3 +102,46 @@ fn check_directory(directory: &Path, wanted: &BTreeMap<String, String>) -> Resul
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("crdgen-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_freshly_written_directory_passes_the_check() {
+        let dir = temp_dir("fresh");
+        let wanted = render().expect("renders");
+        write_directory(&dir, &wanted).expect("writes");
+        check_directory(&dir, &wanted).expect("up to date");
+    }
+
+    #[test]
+    fn an_edited_missing_or_extra_file_fails_the_check() {
+        let dir = temp_dir("stale");
+        let wanted = render().expect("renders");
+        write_directory(&dir, &wanted).expect("writes");
+        let first = wanted.keys().next().expect("a crd").clone();
+        std::fs::write(dir.join(&first), "edited").expect("edit");
+        let error = check_directory(&dir, &wanted)
+            .expect_err("stale")
+            .to_string();
+        assert!(error.contains(&format!("{first} is stale")), "{error}");
+
+        std::fs::remove_file(dir.join(&first)).expect("remove");
+        std::fs::write(dir.join("old.example.com_things.yaml"), "x").expect("extra");
+        let error = check_directory(&dir, &wanted)
+            .expect_err("missing and extra")
+            .to_string();
+        assert!(error.contains(&format!("{first} is missing")), "{error}");
+        assert!(
+            error.contains("old.example.com_things.yaml is not generated"),
+            "{error}"
+        );
+    }
+}
