@@ -145,6 +145,16 @@ impl EventRecorder {
         })
     }
 
+    /// Sets how often and how soon a failed forward is retried (defaults: 4 attempts, 500ms
+    /// doubling).
+    pub fn with_retries(mut self, attempts: u32, initial_backoff: Duration) -> Self {
+        if let Some(forwarder) = &mut self.forwarder {
+            forwarder.attempts = attempts.max(1);
+            forwarder.initial_backoff = initial_backoff;
+        }
+        self
+    }
+
     /// A recorder that records nothing (tests, dry runs).
     pub fn disabled(controller: &str) -> Self {
         Self {
