@@ -460,6 +460,30 @@ pub trait Reconciled {
     fn status(&self) -> Option<&Self::Status>;
 }
 
+/// Implements [`Reconciled`] for a kind of the common shape: `spec.suspend: Option<bool>`,
+/// `spec.interval: String` and `status: Option<Status>`. Kinds with another interval rule
+/// implement the trait by hand.
+#[macro_export]
+macro_rules! impl_reconciled {
+    ($kind:ty, $status:ty) => {
+        impl $crate::meta::Reconciled for $kind {
+            type Status = $status;
+
+            fn suspended(&self) -> bool {
+                self.spec.suspend.unwrap_or(false)
+            }
+
+            fn interval(&self) -> &str {
+                &self.spec.interval
+            }
+
+            fn status(&self) -> Option<&$status> {
+                self.status.as_ref()
+            }
+        }
+    };
+}
+
 /// Error parsing a Flux duration string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidDuration(pub String);

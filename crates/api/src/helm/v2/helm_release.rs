@@ -12,7 +12,7 @@ use super::actions::{Install, Rollback, Test, Uninstall, Upgrade};
 use super::status::{DEFAULT_MAX_HISTORY, HelmReleaseStatus};
 use crate::kustomize::v1::{CommonMetadata, CustomHealthCheck, IgnoreRule, Image, Patch};
 use crate::meta::{
-    DependencyReference, InvalidDuration, KubeConfigReference, LocalObjectReference, Reconciled,
+    DependencyReference, InvalidDuration, KubeConfigReference, LocalObjectReference,
     ValuesReference, parse_duration,
 };
 
@@ -402,21 +402,7 @@ pub enum WaitStrategyName {
     Legacy,
 }
 
-impl Reconciled for HelmRelease {
-    type Status = HelmReleaseStatus;
-
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn interval(&self) -> &str {
-        &self.spec.interval
-    }
-
-    fn status(&self) -> Option<&HelmReleaseStatus> {
-        self.status.as_ref()
-    }
-}
+crate::impl_reconciled!(HelmRelease, HelmReleaseStatus);
 
 /// Shortens a release name longer than Helm allows (53) to its first 40 characters, `-`, and
 /// the first 12 hex digits of the SHA-256 of the full name; shorter names are unchanged.

@@ -5,7 +5,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::meta::{AccessFrom, LocalObjectReference, Reconciled};
+use crate::meta::{AccessFrom, LocalObjectReference};
 use crate::source::v1::CloudProvider;
 
 /// Desired state of an [`ImageRepository`].
@@ -145,21 +145,7 @@ impl ImageRepository {
     }
 }
 
-impl Reconciled for ImageRepository {
-    type Status = ImageRepositoryStatus;
-
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn interval(&self) -> &str {
-        &self.spec.interval
-    }
-
-    fn status(&self) -> Option<&ImageRepositoryStatus> {
-        self.status.as_ref()
-    }
-}
+crate::impl_reconciled!(ImageRepository, ImageRepositoryStatus);
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ImageRef;
-use crate::meta::{LocalObjectReference, Reconciled};
+use crate::meta::LocalObjectReference;
 use crate::source::v1::GitRepositoryRef;
 
 /// Desired state of an [`ImageUpdateAutomation`].
@@ -273,21 +273,7 @@ pub struct ImageUpdateAutomationStatus {
 
 crate::impl_status_fields!(ImageUpdateAutomationStatus);
 
-impl Reconciled for ImageUpdateAutomation {
-    type Status = ImageUpdateAutomationStatus;
-
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn interval(&self) -> &str {
-        &self.spec.interval
-    }
-
-    fn status(&self) -> Option<&ImageUpdateAutomationStatus> {
-        self.status.as_ref()
-    }
-}
+crate::impl_reconciled!(ImageUpdateAutomation, ImageUpdateAutomationStatus);
 
 #[cfg(test)]
 mod tests {

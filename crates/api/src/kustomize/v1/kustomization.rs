@@ -13,7 +13,7 @@ use super::inventory::ResourceInventory;
 use super::kustomize_types::{CommonMetadata, CustomHealthCheck, IgnoreRule, Image, Patch};
 use crate::meta::{
     ConfigObjectKind, DependencyReference, History, InvalidDuration, KubeConfigReference,
-    LocalObjectReference, NamespacedObjectKindReference, Reconciled, parse_duration,
+    LocalObjectReference, NamespacedObjectKindReference, parse_duration,
 };
 
 /// Timeouts derived from the interval never go below this (Flux's floor).
@@ -321,21 +321,7 @@ pub struct KustomizationStatus {
 
 crate::impl_status_fields!(KustomizationStatus);
 
-impl Reconciled for Kustomization {
-    type Status = KustomizationStatus;
-
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn interval(&self) -> &str {
-        &self.spec.interval
-    }
-
-    fn status(&self) -> Option<&KustomizationStatus> {
-        self.status.as_ref()
-    }
-}
+crate::impl_reconciled!(Kustomization, KustomizationStatus);
 
 impl KustomizationSpec {
     /// Timeout of apply and health checks: `timeout` when set, otherwise `interval` less 30s;

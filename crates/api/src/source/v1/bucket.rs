@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::CloudProvider;
-use crate::meta::{Artifact, LocalObjectReference, Reconciled};
+use crate::meta::{Artifact, LocalObjectReference};
 
 /// Desired state of a [`Bucket`].
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -184,18 +184,4 @@ impl Bucket {
     }
 }
 
-impl Reconciled for Bucket {
-    type Status = BucketStatus;
-
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn interval(&self) -> &str {
-        &self.spec.interval
-    }
-
-    fn status(&self) -> Option<&BucketStatus> {
-        self.status.as_ref()
-    }
-}
+crate::impl_reconciled!(Bucket, BucketStatus);

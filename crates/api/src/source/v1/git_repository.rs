@@ -6,7 +6,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::meta::{Artifact, LocalObjectReference, Reconciled};
+use crate::meta::{Artifact, LocalObjectReference};
 
 /// Desired state of a [`GitRepository`].
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -323,21 +323,7 @@ impl GitRepository {
     }
 }
 
-impl Reconciled for GitRepository {
-    type Status = GitRepositoryStatus;
-
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn interval(&self) -> &str {
-        &self.spec.interval
-    }
-
-    fn status(&self) -> Option<&GitRepositoryStatus> {
-        self.status.as_ref()
-    }
-}
+crate::impl_reconciled!(GitRepository, GitRepositoryStatus);
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::HelmChartVerification;
-use crate::meta::{Artifact, Reconciled};
+use crate::meta::Artifact;
 
 /// Desired state of a [`HelmChart`].
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -162,21 +162,7 @@ impl HelmChart {
     }
 }
 
-impl Reconciled for HelmChart {
-    type Status = HelmChartStatus;
-
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn interval(&self) -> &str {
-        &self.spec.interval
-    }
-
-    fn status(&self) -> Option<&HelmChartStatus> {
-        self.status.as_ref()
-    }
-}
+crate::impl_reconciled!(HelmChart, HelmChartStatus);
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{CloudProvider, OCIRepositoryVerification};
-use crate::meta::{Artifact, LocalObjectReference, Reconciled};
+use crate::meta::{Artifact, LocalObjectReference};
 
 /// Desired state of an [`OCIRepository`].
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -189,21 +189,7 @@ impl OCIRepository {
     }
 }
 
-impl Reconciled for OCIRepository {
-    type Status = OCIRepositoryStatus;
-
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn interval(&self) -> &str {
-        &self.spec.interval
-    }
-
-    fn status(&self) -> Option<&OCIRepositoryStatus> {
-        self.status.as_ref()
-    }
-}
+crate::impl_reconciled!(OCIRepository, OCIRepositoryStatus);
 
 #[cfg(test)]
 mod tests {
