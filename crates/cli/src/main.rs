@@ -1,8 +1,12 @@
 //! `eddy`: the command-line tool of the Eddy GitOps suite.
 //!
-//! Subcommands arrive with the features they drive: the `az k8s-configuration flux` workflow
-//! (`eddy config …`), Flux-style get/reconcile/suspend/resume/tree, `eddy kustomize build`,
-//! `eddy helm template` and `eddy dev`. Logic lives in the library crates; this is glue.
+//! Subcommands arrive with the features they drive: `eddy dev apiserver` (the embedded API
+//! server), `eddy kustomize build`; the `az k8s-configuration flux` workflow (`eddy config …`),
+//! Flux-style get/reconcile/suspend/resume/tree and `eddy helm template` follow. Logic lives in
+//! the library crates; this is glue.
+
+mod dev;
+mod kustomize;
 
 use clap::{Parser, Subcommand};
 
@@ -16,19 +20,34 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Print the version of eddy and of the Flux APIs it speaks.
+    /// Run Eddy on this machine: the embedded dev cluster.
+    #[command(subcommand)]
+    Dev(dev::DevCommand),
+    /// Build kustomizations as `kubectl kustomize` does.
+    #[command(subcommand)]
+    Kustomize(kustomize::KustomizeCommand),
+    /// Print the version of eddy and of the APIs it speaks.
     Version,
 }
 
 fn main() {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
+        Command::Dev(command) => dev::run(command),
+        Command::Kustomize(command) => kustomize::run(command),
         Command::Version => {
             println!("eddy {}", env!("CARGO_PKG_VERSION"));
             println!(
-                "flux APIs: source.toolkit.fluxcd.io/v1, kustomize.toolkit.fluxcd.io/v1, helm.toolkit.fluxcd.io/v2, notification.toolkit.fluxcd.io/v1beta3+v1, image.toolkit.fluxcd.io/v1"
+                "flux APIs: source.toolkit.fluxcd.io/v1, kustomize.toolkit.fluxcd.io/v1, \
+                 helm.toolkit.fluxcd.io/v2, notification.toolkit.fluxcd.io/v1beta3+v1, \
+                 image.toolkit.fluxcd.io/v1"
             );
             println!("azure APIs: clusterconfig.azure.com/v1alpha1");
+            Ok(())
         }
+    };
+    if let Err(error) = result {
+        eprintln!("eddy: {error:#}");
+        std::process::exit(1);
     }
 }
