@@ -157,96 +157,183 @@ fn with_an_unreachable_api_server_each_controller_exits_with_one_clear_line() {
     }
 }
 
-/// A stand-in API server that answers only `/version`: enough for a controller with no
-/// reconcilers to start.
-fn start_version_server() -> (String, tokio::runtime::Runtime) {
+/// A dev cluster serving on its own runtime for the length of a test.
+struct DevClusterGuard {
+    _cluster: eddy_devcluster::RunningCluster,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Starts the embedded dev cluster with Eddy's CRDs installed; returns its kubeconfig path and
+/// the guard that keeps it serving.
+fn start_dev_cluster(dir: &std::path::Path) -> (std::path::PathBuf, DevClusterGuard) {
+    eddy_runtime::process::install_crypto_provider();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let address = listener.local_addr().expect("address").to_string();
-    let router = axum::Router::new().route(
-        "/version",
-        axum::routing::get(|| async {
-            axum::Json(serde_json::json!({
-                "major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit": "", "gitTreeState": "clean",
-                "buildDate": "2024-12-11T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"
-            }))
-        }),
-    );
-    runtime.spawn(async move { axum::serve(listener, router).await });
-    (address, runtime)
+    let kubeconfig = dir.join("kubeconfig");
+    let cluster = runtime.block_on(async {
+        let cluster = eddy_devcluster::DevCluster::builder()
+            .listen("127.0.0.1:0".parse().expect("address"))
+            .build()
+            .serve()
+            .await
+            .expect("dev cluster");
+        cluster.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+        let client = kube::Client::try_from(
+            kube::Config::from_custom_kubeconfig(
+                kube::config::Kubeconfig::read_from(&kubeconfig).expect("read kubeconfig"),
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await
+            .expect("config"),
+        )
+        .expect("client");
+        let crds: kube::Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+            kube::Api::all(client);
+        for crd in eddy_api::crds::all() {
+            crds.create(&kube::api::PostParams::default(), &crd).await.expect("crd created");
+        }
+        cluster
+    });
+    (
+        kubeconfig,
+        DevClusterGuard {
+            _cluster: cluster,
+            _runtime: runtime,
+        },
+    )
+}
+
+/// The child's stderr, drained on a thread for the child's whole life (a pipe nobody reads
+/// would block or break the child), line by line.
+struct LogLines(std::sync::mpsc::Receiver<String>);
+
+impl LogLines {
+    fn drain(stderr: std::process::ChildStderr) -> Self {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        Self(receiver)
+    }
+
+    /// The first JSON log line whose message is `started`, or `None` when none came within
+    /// `deadline`.
+    fn wait_for_started(&self, deadline: Duration) -> Option<serde_json::Value> {
+        let until = Instant::now() + deadline;
+        loop {
+            let remaining = until.checked_duration_since(Instant::now())?;
+            let line = self.0.recv_timeout(remaining).ok()?;
+            if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
+                && json["message"] == "started"
+            {
+                return Some(json);
+            }
+        }
+    }
+
+    /// Every line logged so far that has not been read.
+    fn rest(&self) -> String {
+        self.0.try_iter().collect::<Vec<_>>().join("\n")
+    }
+}
+
+fn wait_for_exit(
+    child: &mut std::process::Child,
+    deadline: Duration,
+) -> Option<std::process::ExitStatus> {
+    let until = Instant::now() + deadline;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
-fn a_started_controller_serves_health_and_metrics_and_stops_on_sigterm() {
-    let (api_address, _api) = start_version_server();
+fn every_controller_serves_health_and_metrics_on_a_cluster_and_stops_on_sigterm() {
     let dir = temp_dir("started");
-    let kubeconfig = write_kubeconfig(&dir, &format!("http://{api_address}"));
-    let mut child = Command::new(binary("kustomize-controller"))
-        .args(["--kubeconfig", &kubeconfig.to_string_lossy()])
-        .args([
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--health-addr",
-            "127.0.0.1:0",
-            "--log-encoding",
-            "json",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let started = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            let json: serde_json::Value = serde_json::from_str(&line).ok()?;
-            (json["message"] == "started").then_some(json)
-        })
-        .expect("a started log line");
-    let health = started["health"]
-        .as_str()
-        .expect("health address")
-        .to_string();
-    let metrics = started["metrics"]
-        .as_str()
-        .expect("metrics address")
-        .to_string();
-
-    assert_eq!(
-        http_get(&health, "/healthz", "*/*").expect("healthz").0,
-        200
-    );
-    assert_eq!(http_get(&health, "/readyz", "*/*").expect("readyz").0, 200);
-    let (status, body) = http_get(
-        &metrics,
-        "/metrics",
-        "application/openmetrics-text;version=1.0.0",
-    )
-    .expect("metrics");
-    assert_eq!(status, 200);
-    assert!(body.trim_end().ends_with("# EOF"), "{body}");
-
-    let terminated = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
+    let (kubeconfig, _cluster) = start_dev_cluster(&dir);
+    for controller in CONTROLLERS {
+        let storage = dir.join(format!("{controller}-storage"));
+        let mut command = Command::new(binary(controller));
+        command
+            .args(["--kubeconfig", &kubeconfig.to_string_lossy()])
+            .args([
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--health-addr",
+                "127.0.0.1:0",
+                "--log-encoding",
+                "json",
+            ])
+            .env("STORAGE_PATH", &storage)
+            .env("STORAGE_ADDRESS", "127.0.0.1:0")
+            .stderr(Stdio::piped());
+        if controller == "notification-controller" {
+            command.args([
+                "--events-addr",
+                "127.0.0.1:0",
+                "--receiverAddr",
+                "127.0.0.1:0",
+            ]);
         }
-        assert!(
-            Instant::now() < deadline,
-            "controller did not stop within 30s of SIGTERM"
+        let mut child = command.spawn().expect("starts");
+        let logs = LogLines::drain(child.stderr.take().expect("stderr"));
+        let Some(started) = logs.wait_for_started(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            panic!(
+                "{controller} logged no `started` line within 60s:\n{}",
+                logs.rest()
+            );
+        };
+        let health = started["health"]
+            .as_str()
+            .expect("health address")
+            .to_string();
+        let metrics = started["metrics"]
+            .as_str()
+            .expect("metrics address")
+            .to_string();
+
+        assert_eq!(
+            http_get(&health, "/healthz", "*/*").expect("healthz").0,
+            200,
+            "{controller}"
         );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(
-        status.success(),
-        "SIGTERM must end the controller cleanly, got {status}"
-    );
+        assert_eq!(
+            http_get(&health, "/readyz", "*/*").expect("readyz").0,
+            200,
+            "{controller}"
+        );
+        let (status, body) = http_get(
+            &metrics,
+            "/metrics",
+            "application/openmetrics-text;version=1.0.0",
+        )
+        .expect("metrics");
+        assert_eq!(status, 200, "{controller}");
+        assert!(body.trim_end().ends_with("# EOF"), "{controller}: {body}");
+
+        let terminated = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(terminated.success());
+        let status = wait_for_exit(&mut child, Duration::from_secs(30)).unwrap_or_else(|| {
+            panic!(
+                "{controller} did not stop within 30s of SIGTERM:\n{}",
+                logs.rest()
+            )
+        });
+        assert!(
+            status.success(),
+            "{controller}: SIGTERM must end it cleanly, got {status}"
+        );
+    }
 }

@@ -1,0 +1,1 @@
+{{- define "functions.unused" -}}never rendered{{- end -}}

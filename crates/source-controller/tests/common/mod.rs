@@ -1,0 +1,594 @@
+//! What the integration tests share: the real Git servers of `hack/git-servers.sh`, Git
+//! repositories made per test in the served directory, and a dev cluster (eddy-devcluster)
+//! with Flux's CRDs, this controller and its artifact server running in-process.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "shared by several test binaries; a failed unwrap is how tests report failure"
+)]
+
+use eddy_api::source::v1::GitRepository;
+use eddy_devcluster::{DevCluster, RunningCluster};
+use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
+use eddy_runtime::events::EventRecorder;
+use eddy_runtime::metrics::Metrics;
+use eddy_runtime::reconcile::RequeuePolicy;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use sha2::{Digest, Sha256};
+use source_controller::{ArtifactStorage, GitRepositoryReconciler};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How long any wait for the controller may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------------
+// Git servers
+// ---------------------------------------------------------------------------------------------
+
+/// Settings printed by `hack/git-servers.sh env`.
+pub struct Servers {
+    values: BTreeMap<String, String>,
+}
+
+impl Servers {
+    pub fn get(&self, key: &str) -> String {
+        self.values
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} missing from hack/git-servers.sh env"))
+    }
+
+    pub fn file(&self, key: &str) -> Vec<u8> {
+        std::fs::read(self.get(key)).unwrap()
+    }
+
+    /// The commit a revision expression names in the shared, read-only demo repository.
+    pub fn demo_commit(&self, expression: &str) -> String {
+        let repository = PathBuf::from(self.get("GIT_REPOS_DIR")).join("demo.git");
+        git(
+            None,
+            &[
+                "--git-dir",
+                repository.to_str().unwrap(),
+                "rev-parse",
+                &format!("{expression}^{{commit}}"),
+            ],
+        )
+    }
+
+    pub fn https_url(&self, repository: &str) -> String {
+        format!("{}/{repository}", self.get("GIT_HTTPS_URL"))
+    }
+
+    pub fn ssh_url(&self, repository: &str) -> String {
+        format!("{}/{repository}", self.get("GIT_SSH_URL"))
+    }
+
+    /// Secret data for HTTPS with basic auth and the test CA.
+    pub fn https_secret(&self) -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("username", self.get("GIT_USERNAME").into_bytes()),
+            ("password", self.get("GIT_PASSWORD").into_bytes()),
+            ("ca.crt", self.file("GIT_CA_FILE")),
+        ]
+    }
+
+    /// Secret data for SSH with the client key and the given known_hosts file.
+    pub fn ssh_secret(&self, known_hosts_key: &str) -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("identity", self.file("GIT_SSH_IDENTITY")),
+            ("identity.pub", self.file("GIT_SSH_IDENTITY_PUB")),
+            ("known_hosts", self.file(known_hosts_key)),
+        ]
+    }
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../hack/git-servers.sh")
+}
+
+/// The running servers, or `None` (after printing why) when they cannot run here.
+pub fn servers() -> Option<&'static Servers> {
+    static SERVERS: OnceLock<Option<Servers>> = OnceLock::new();
+    SERVERS
+        .get_or_init(|| {
+            let start = Command::new("bash")
+                .arg(script())
+                .arg("start")
+                .output()
+                .unwrap();
+            if start.status.code() == Some(3) {
+                eprintln!(
+                    "SKIPPED: Git test servers unavailable: {}",
+                    String::from_utf8_lossy(&start.stderr).trim()
+                );
+                return None;
+            }
+            assert!(
+                start.status.success(),
+                "hack/git-servers.sh start failed: {}",
+                String::from_utf8_lossy(&start.stderr)
+            );
+            let env = Command::new("bash")
+                .arg(script())
+                .arg("env")
+                .output()
+                .unwrap();
+            let values = String::from_utf8(env.stdout)
+                .unwrap()
+                .lines()
+                .filter_map(|line| line.split_once('='))
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect();
+            Some(Servers { values })
+        })
+        .as_ref()
+}
+
+/// Returns early from a test when the Git servers are unavailable.
+#[macro_export]
+macro_rules! require_servers {
+    () => {
+        match common::servers() {
+            Some(servers) => servers,
+            None => {
+                eprintln!("skipping: lighttpd/sshd not installed (see hack/git-servers.sh)");
+                return;
+            }
+        }
+    };
+}
+
+/// Runs git and returns its trimmed stdout, failing the test on error.
+pub fn git(dir: Option<&Path>, arguments: &[&str]) -> String {
+    let mut command = Command::new("git");
+    if let Some(dir) = dir {
+        command.arg("-C").arg(dir);
+    }
+    let output = command
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+        .args(arguments)
+        .env("GIT_AUTHOR_NAME", "Eddy Test")
+        .env("GIT_AUTHOR_EMAIL", "test@eddy.invalid")
+        .env("GIT_COMMITTER_NAME", "Eddy Test")
+        .env("GIT_COMMITTER_EMAIL", "test@eddy.invalid")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {arguments:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+static NEXT_REPOSITORY: AtomicUsize = AtomicUsize::new(0);
+
+/// A repository of this test, served by the test servers, with a work tree to commit from.
+pub struct TestRepository {
+    /// The name under the servers' repository root, e.g. `sc-1234-0.git`.
+    pub name: String,
+    bare: PathBuf,
+    work: tempfile::TempDir,
+}
+
+impl TestRepository {
+    /// A new repository with one commit on `main` holding `files`.
+    pub fn new(servers: &Servers, files: &[(&str, &str)]) -> Self {
+        let name = format!(
+            "sc-{}-{}-{}.git",
+            std::process::id(),
+            NEXT_REPOSITORY.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let bare = PathBuf::from(servers.get("GIT_REPOS_DIR")).join(&name);
+        git(
+            None,
+            &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+        );
+        let work = tempfile::tempdir().unwrap();
+        git(Some(work.path()), &["init", "-q", "-b", "main"]);
+        let repository = Self { name, bare, work };
+        repository.commit(files, "initial");
+        repository
+    }
+
+    /// Writes `files` (creating directories), commits everything and pushes `main`; returns the
+    /// new commit id.
+    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (path, contents) in files {
+            let path = self.work.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        git(Some(self.work.path()), &["add", "-A"]);
+        git(Some(self.work.path()), &["commit", "-q", "-m", message]);
+        self.push();
+        git(Some(self.work.path()), &["rev-parse", "HEAD"])
+    }
+
+    /// The work tree, for changes a plain file write cannot express (symlinks).
+    pub fn work_tree(&self) -> &Path {
+        self.work.path()
+    }
+
+    /// Pushes every branch and tag to the served repository.
+    pub fn push(&self) {
+        let bare = self.bare.to_str().unwrap();
+        git(Some(self.work.path()), &["push", "-q", "--all", bare]);
+        git(Some(self.work.path()), &["push", "-q", "--tags", bare]);
+    }
+}
+
+impl Drop for TestRepository {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.bare);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dev cluster + controller
+// ---------------------------------------------------------------------------------------------
+
+/// A dev cluster with Flux's CRDs, the GitRepository controller and its artifact server.
+pub struct Environment {
+    pub cluster: RunningCluster,
+    pub client: kube::Client,
+    pub storage: ArtifactStorage,
+    pub storage_root: tempfile::TempDir,
+    pub http: reqwest::Client,
+    pub namespace: String,
+    shutdown: CancellationToken,
+}
+
+/// Options of [`Environment::start_with`].
+pub struct Settings {
+    pub retention_records: usize,
+    pub retention_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            retention_records: 2,
+            retention_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Environment {
+    pub async fn start() -> Self {
+        Self::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> Self {
+        eddy_runtime::process::install_crypto_provider();
+        let cluster = DevCluster::builder().build().serve().await.expect("serve");
+        let kubeconfig = Kubeconfig::from_yaml(&cluster.kubeconfig()).expect("kubeconfig");
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .expect("config");
+        let client = kube::Client::try_from(config).expect("client");
+        install_crds(&client).await;
+
+        let shutdown = CancellationToken::new();
+        let storage_root = tempfile::tempdir().unwrap();
+        let bound =
+            source_controller::storage::serve("127.0.0.1:0", storage_root.path(), shutdown.clone())
+                .await
+                .expect("artifact server");
+        let storage = ArtifactStorage::new(
+            storage_root.path(),
+            bound.to_string(),
+            settings.retention_ttl,
+            settings.retention_records,
+        )
+        .unwrap();
+        let reconciler =
+            GitRepositoryReconciler::new(client.clone(), storage.clone(), Duration::from_secs(1));
+        let harness = std::sync::Arc::new(Harness::new(
+            reconciler,
+            client.clone(),
+            HarnessSettings {
+                controller: "source-controller".into(),
+                field_manager: eddy_api::meta::field_managers::SOURCE_CONTROLLER_STATUS.into(),
+            },
+            // Quick retries keep failure tests short; no jitter keeps intervals exact.
+            RequeuePolicy::new(Duration::from_millis(200), Duration::from_secs(2), 0),
+            Metrics::new().unwrap(),
+            EventRecorder::new("source-controller", Some(client.clone()), "").unwrap(),
+        ));
+        let namespace = "default".to_string();
+        tokio::spawn(eddy_runtime::controller::run(
+            harness,
+            RunOptions {
+                namespace: Some(namespace.clone()),
+                label_selector: String::new(),
+                concurrency: 2,
+            },
+            shutdown.clone(),
+            |controller| controller,
+        ));
+        let http = reqwest::Client::new();
+        Self {
+            cluster,
+            client,
+            storage,
+            storage_root,
+            http,
+            namespace,
+            shutdown,
+        }
+    }
+
+    pub fn repositories(&self) -> Api<GitRepository> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    pub async fn create_secret(&self, name: &str, data: &[(&str, Vec<u8>)]) {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let secret = Secret {
+            metadata: kube::api::ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            data: Some(
+                data.iter()
+                    .map(|(key, value)| {
+                        ((*key).to_string(), k8s_openapi::ByteString(value.clone()))
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+    }
+
+    /// Replaces a Secret's data.
+    pub async fn update_secret(&self, name: &str, data: &[(&str, Vec<u8>)]) {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let mut secret = secrets.get(name).await.unwrap();
+        secret.data = Some(
+            data.iter()
+                .map(|(key, value)| ((*key).to_string(), k8s_openapi::ByteString(value.clone())))
+                .collect(),
+        );
+        secrets
+            .replace(name, &PostParams::default(), &secret)
+            .await
+            .unwrap();
+    }
+
+    /// Creates a GitRepository from a JSON spec.
+    pub async fn create(&self, name: &str, spec: serde_json::Value) -> GitRepository {
+        let object = serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": spec,
+        });
+        let repository: GitRepository = serde_json::from_value(object).unwrap();
+        self.repositories()
+            .create(&PostParams::default(), &repository)
+            .await
+            .unwrap()
+    }
+
+    /// Merges `spec` into a GitRepository's spec.
+    pub async fn patch_spec(&self, name: &str, spec: serde_json::Value) {
+        self.repositories()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({"spec": spec})),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Sets `reconcile.fluxcd.io/requestedAt` to a fresh value and returns it.
+    pub async fn request_reconcile(&self, name: &str) -> String {
+        let value = format!("{:?}", std::time::SystemTime::now());
+        self.repositories()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({
+                    "metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": value}}
+                })),
+            )
+            .await
+            .unwrap();
+        value
+    }
+
+    /// Polls the object until `accept` holds, failing after `deadline` with the last status.
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        deadline: Duration,
+        mut accept: impl FnMut(&GitRepository) -> bool,
+    ) -> GitRepository {
+        let started = Instant::now();
+        loop {
+            let current = self.repositories().get(name).await.unwrap();
+            if accept(&current) {
+                return current;
+            }
+            assert!(
+                started.elapsed() < deadline,
+                "timed out after {deadline:?} waiting for {name} to be {what}; status: {}",
+                serde_json::to_string_pretty(&current.status).unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the current generation is Ready=True.
+    pub async fn wait_ready(&self, name: &str) -> GitRepository {
+        self.wait_for(name, "ready", DEADLINE, |repository| {
+            let generation = repository.metadata.generation;
+            let status = repository.status.as_ref();
+            status.and_then(|status| status.observed_generation) == generation
+                && condition(repository, "Ready").is_some_and(|ready| ready.status == "True")
+        })
+        .await
+    }
+
+    /// Waits until Ready=False with `reason`.
+    pub async fn wait_not_ready(&self, name: &str, reason: &str) -> GitRepository {
+        self.wait_for(
+            name,
+            &format!("not ready ({reason})"),
+            DEADLINE,
+            |repository| {
+                condition(repository, "Ready")
+                    .is_some_and(|ready| ready.status == "False" && ready.reason == reason)
+            },
+        )
+        .await
+    }
+
+    /// Downloads the artifact's URL and checks the advertised size and digest.
+    pub async fn download(&self, repository: &GitRepository) -> Vec<u8> {
+        let artifact = repository.artifact().expect("an artifact");
+        let response = self.http.get(&artifact.url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {}", artifact.url);
+        let bytes = response.bytes().await.unwrap().to_vec();
+        assert_eq!(Some(bytes.len() as i64), artifact.size, "advertised size");
+        assert_eq!(
+            artifact.digest.as_deref(),
+            Some(format!("sha256:{}", hex::encode(Sha256::digest(&bytes))).as_str()),
+            "advertised digest"
+        );
+        bytes
+    }
+
+    /// The artifact files stored for an object.
+    pub fn stored_files(&self, name: &str) -> Vec<String> {
+        let dir = self
+            .storage_root
+            .path()
+            .join(format!("gitrepository/{}/{name}", self.namespace));
+        let mut files: Vec<String> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        files
+    }
+
+    /// The notes of the Kubernetes events with `reason` about an object.
+    pub async fn event_notes(&self, name: &str, reason: &str) -> Vec<String> {
+        let events: Api<k8s_openapi::api::events::v1::Event> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        events
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|event| {
+                event.reason.as_deref() == Some(reason)
+                    && event
+                        .regarding
+                        .as_ref()
+                        .and_then(|regarding| regarding.name.as_deref())
+                        == Some(name)
+            })
+            .filter_map(|event| event.note)
+            .collect()
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn install_crds(client: &kube::Client) {
+    let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for definition in eddy_api::crds::all() {
+        definitions
+            .create(&PostParams::default(), &definition)
+            .await
+            .unwrap();
+    }
+    let started = Instant::now();
+    loop {
+        let established = definitions
+            .get("gitrepositories.source.toolkit.fluxcd.io")
+            .await
+            .ok()
+            .and_then(|crd| crd.status)
+            .and_then(|status| status.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|condition| condition.type_ == "Established" && condition.status == "True");
+        if established {
+            return;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "GitRepository CRD never became Established"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A condition of an object.
+pub fn condition<'a>(repository: &'a GitRepository, type_: &str) -> Option<&'a Condition> {
+    repository
+        .status
+        .as_ref()
+        .and_then(|status| status.conditions.as_ref())
+        .and_then(|all| all.iter().find(|condition| condition.type_ == type_))
+}
+
+/// The entry names of a tar.gz.
+pub fn archive_entries(bytes: &[u8]) -> Vec<String> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    archive
+        .entries()
+        .unwrap()
+        .map(|entry| entry.unwrap().path().unwrap().display().to_string())
+        .collect()
+}
+
+/// The contents of one file in a tar.gz.
+pub fn archive_file(bytes: &[u8], name: &str) -> Option<String> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().display().to_string() == name {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            return Some(text);
+        }
+    }
+    None
+}
