@@ -1,11 +1,12 @@
 //! `eddy`: the command-line tool of the Eddy GitOps suite.
 //!
 //! Subcommands arrive with the features they drive: `eddy dev apiserver` (the embedded API
-//! server), `eddy kustomize build`; the `az k8s-configuration flux` workflow (`eddy config …`),
-//! Flux-style get/reconcile/suspend/resume/tree and `eddy helm template` follow. Logic lives in
+//! server), `eddy kustomize build`, `eddy helm template`; the `az k8s-configuration flux` workflow
+//! (`eddy config …`) and Flux-style get/reconcile/suspend/resume/tree follow. Logic lives in
 //! the library crates; this is glue.
 
 mod dev;
+mod helm;
 mod kustomize;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,9 @@ enum Command {
     /// Run Eddy on this machine: the embedded dev cluster.
     #[command(subcommand)]
     Dev(dev::DevCommand),
+    /// Render Helm charts as `helm template` does.
+    #[command(subcommand)]
+    Helm(helm::HelmCommand),
     /// Build kustomizations as `kubectl kustomize` does.
     #[command(subcommand)]
     Kustomize(kustomize::KustomizeCommand),
@@ -34,6 +38,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev(command) => dev::run(command),
+        Command::Helm(command) => helm::run(command),
         Command::Kustomize(command) => kustomize::run(command),
         Command::Version => {
             println!("eddy {}", env!("CARGO_PKG_VERSION"));
