@@ -46,5 +46,10 @@ verify: ## Check formatting, clippy -D warnings and that generated files are up 
 	$(CARGO) run --quiet -p eddy-crdgen -- --check $(CRD_DIR)
 
 .PHONY: bench
-bench: ## Run the benchmarks and write their figures to docs/.
-	@echo "no benchmarks yet"
+bench: ## Run the benchmarks against their oracles in one run; figures belong in docs/benchmarks.md.
+	$(CARGO) build --release -p eddy-cli
+	hack/bench-kustomize.sh target/release/eddy
+	$(CARGO) run --release -q -p eddy-helm --example bench_corpus
+	-python3 hack/helm-oracle-bench.py
+	$(CARGO) bench -p eddy-devcluster --bench throughput
+	$(CARGO) bench -p source-controller --bench fetch_and_package

@@ -1,28 +1,13 @@
-//! `kustomize-controller`: Builds Kustomizations from source artifacts (kustomize, postBuild substitution), applies them with server-side apply in stages, prunes what Git no longer has and checks health (Kustomization; kustomize.toolkit.fluxcd.io/v1).
-//!
-//! Its reconcilers have not landed yet: the binary starts like every Eddy controller (common
-//! flags, API client, metrics, health probes, leader election) and reconciles nothing.
+//! The `kustomize-controller` binary: parses Flux's flags and runs the controller.
 
-use clap::{CommandFactory, FromArgMatches, Parser};
-
-const PLAN: &str = "Builds Kustomizations from source artifacts (kustomize, postBuild substitution), applies them with server-side apply in stages, prunes what Git no longer has and checks health (Kustomization; kustomize.toolkit.fluxcd.io/v1).";
-
-/// Command-line arguments.
-#[derive(Parser, Debug)]
-#[command(name = "kustomize-controller", version, about = PLAN)]
-struct Args {
-    #[command(flatten)]
-    common: eddy_runtime::CommonArgs,
-}
+use clap::FromArgMatches;
 
 #[tokio::main]
 async fn main() {
-    let command = Args::command().mut_arg("concurrent", |arg| arg.default_value("4"));
-    let args = Args::from_arg_matches(&command.get_matches()).unwrap_or_else(|error| error.exit());
-    if let Err(error) =
-        eddy_runtime::process::run_without_reconcilers("kustomize-controller", args.common, PLAN)
-            .await
-    {
+    let matches = kustomize_controller::flags::command().get_matches();
+    let args = kustomize_controller::flags::Args::from_arg_matches(&matches)
+        .unwrap_or_else(|error| error.exit());
+    if let Err(error) = kustomize_controller::run::run(args).await {
         eddy_runtime::process::exit_with_error("kustomize-controller", &error);
     }
 }

@@ -135,8 +135,7 @@ async fn run(args: Args, events_addr: &str) -> Result<(), ProcessError> {
         harness,
         RunOptions {
             namespace,
-            label_selector: process.args.watch_label_selector.clone(),
-            concurrency: process.args.concurrent,
+            ..process.run_options()
         },
         process.shutdown.clone(),
         move |controller| {

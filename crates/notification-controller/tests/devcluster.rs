@@ -154,6 +154,7 @@ async fn receivers_and_alerts_work_against_an_api_server() {
             namespace: None,
             label_selector: String::new(),
             concurrency: 2,
+            shutdown_grace: std::time::Duration::from_secs(5),
         },
         shutdown.clone(),
         |controller| controller,

@@ -468,15 +468,15 @@ impl<R: Reconciler> Harness<R> {
 }
 
 /// What the watch of the reconciled kind reacts to: a new generation (spec change), a new
-/// `reconcile.fluxcd.io/requestedAt`, deletion, and finalizer changes — not status writes, which
-/// would make every status patch trigger another reconcile.
+/// `reconcile.fluxcd.io/requestedAt` and deletion — as Flux's GenerationChanged +
+/// ReconcileRequested predicates. Not status writes or finalizer changes: those are the harness's
+/// own writes, and reacting to them would reconcile every new object twice.
 pub fn trigger_hash<K: kube::Resource>(object: &K) -> Option<u64> {
     let meta = object.meta();
     let mut hasher = DefaultHasher::new();
     meta.uid.hash(&mut hasher);
     meta.generation.hash(&mut hasher);
     meta.deletion_timestamp.is_some().hash(&mut hasher);
-    meta.finalizers.hash(&mut hasher);
     meta.annotations
         .as_ref()
         .and_then(|all| all.get(annotations::RECONCILE_REQUESTED_AT))
@@ -484,7 +484,8 @@ pub fn trigger_hash<K: kube::Resource>(object: &K) -> Option<u64> {
     Some(hasher.finish())
 }
 
-/// How to run a controller: which objects to watch and how many at once.
+/// How to run a controller: which objects to watch, how many at once, and how long to let
+/// in-flight reconciles finish after shutdown is asked for.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Namespace to watch, or all.
@@ -493,6 +494,10 @@ pub struct RunOptions {
     pub label_selector: String,
     /// Objects reconciled at once.
     pub concurrency: u16,
+    /// Longest wait for in-flight reconciles once `shutdown` fires; the controller then stops
+    /// regardless (a watch stuck retrying, e.g. on a CRD that is not installed, must not keep
+    /// the process alive).
+    pub shutdown_grace: Duration,
 }
 
 /// Runs the controller until `shutdown` is cancelled. `customize` adds extra watches (e.g. a
@@ -522,8 +527,10 @@ pub async fn run<R: Reconciler>(
         .inspect(move |_| metrics.record_queue_add(&controller_name));
     let controller = Controller::for_stream(objects, reader)
         .with_config(ControllerConfig::default().concurrency(options.concurrency));
-    customize(controller)
-        .graceful_shutdown_on(async move { shutdown.cancelled().await })
+    let grace = options.shutdown_grace;
+    let stopping = shutdown.clone();
+    let controller = customize(controller)
+        .graceful_shutdown_on(async move { stopping.cancelled().await })
         .run(
             |object, harness: Arc<Harness<R>>| async move { harness.reconcile(object).await },
             |object, error, harness: Arc<Harness<R>>| harness.error_action(&object, error),
@@ -533,6 +540,14 @@ pub async fn run<R: Reconciler>(
             if let Err(error) = result {
                 tracing::debug!(error = %crate::client::one_line(&error), "controller event");
             }
-        })
-        .await;
+        });
+    tokio::pin!(controller);
+    tokio::select! {
+        () = &mut controller => {}
+        () = shutdown.cancelled() => {
+            if tokio::time::timeout(grace, &mut controller).await.is_err() {
+                tracing::warn!(grace = ?grace, "the controller did not wind down within --graceful-shutdown-timeout (in-flight reconciles, or a watch retrying, e.g. on a CRD that is not installed); stopping anyway");
+            }
+        }
+    }
 }

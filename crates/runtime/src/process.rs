@@ -180,6 +180,17 @@ impl Process {
         ))
     }
 
+    /// How to run this process's controllers, from the common flags: the watched namespace,
+    /// the sharding selector, `--concurrent` and `--graceful-shutdown-timeout`.
+    pub fn run_options(&self) -> crate::controller::RunOptions {
+        crate::controller::RunOptions {
+            namespace: self.args.watch_namespace(),
+            label_selector: self.args.watch_label_selector.clone(),
+            concurrency: self.args.concurrent,
+            shutdown_grace: self.args.graceful_shutdown_timeout,
+        }
+    }
+
     /// Waits for SIGTERM (or lost leadership) and reports how the process ended.
     pub async fn wait(&self) -> Result<(), ProcessError> {
         self.shutdown.cancelled().await;

@@ -5,7 +5,7 @@ use crate::flags::Args;
 use crate::git_repository::GitRepositoryReconciler;
 use crate::storage::{self, ArtifactStorage, StorageServerError};
 use eddy_api::meta::field_managers::SOURCE_CONTROLLER_STATUS;
-use eddy_runtime::controller::{self, RunOptions};
+use eddy_runtime::controller;
 use eddy_runtime::{Process, ProcessError};
 
 /// The controller name (metrics, events, leader election).
@@ -54,11 +54,7 @@ pub async fn run(args: Args) -> Result<(), RunError> {
     // --requeue-dependency.
     controller::run(
         harness,
-        RunOptions {
-            namespace: process.args.watch_namespace(),
-            label_selector: process.args.watch_label_selector.clone(),
-            concurrency: process.args.concurrent,
-        },
+        process.run_options(),
         process.shutdown.clone(),
         |controller| controller,
     )

@@ -322,6 +322,7 @@ impl Environment {
                 namespace: Some(namespace.clone()),
                 label_selector: String::new(),
                 concurrency: 2,
+                shutdown_grace: std::time::Duration::from_secs(5),
             },
             shutdown.clone(),
             |controller| controller,

@@ -1,0 +1,239 @@
+//! What besides a Kustomization's own changes triggers its reconcile (KC
+//! `SetupWithManager`): a new artifact revision of the source it references, and a change to
+//! a ConfigMap or Secret it substitutes from, when that object carries the
+//! `reconcile.fluxcd.io/watch: Enabled` label (`--watch-configs-label-selector`).
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use eddy_api::kustomize::v1::{Kustomization, SourceKind};
+use eddy_api::meta::ConfigObjectKind;
+use eddy_api::meta::conditions::{READY, RECONCILING};
+use eddy_api::source::v1::{Bucket, ExternalArtifact, GitRepository, OCIRepository};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{PredicateConfig, WatchStreamExt, predicates, watcher};
+
+use super::source::source_namespace;
+
+/// Which watches to add.
+#[derive(Clone, Debug, Default)]
+pub struct WatchOptions {
+    /// Namespace watched, or all.
+    pub namespace: Option<String>,
+    /// Label selector of watched ConfigMaps and Secrets; `None` disables those watches.
+    pub configs_label_selector: Option<String>,
+    /// Whether ExternalArtifact sources are watched (the `ExternalArtifact` gate).
+    pub external_artifacts: bool,
+}
+
+/// Adds the source and config watches to the Kustomization controller.
+pub fn add_watches(
+    controller: Controller<Kustomization>,
+    client: &kube::Client,
+    options: &WatchOptions,
+) -> Controller<Kustomization> {
+    let store = controller.store();
+    let mut controller = controller;
+    controller = watch_source::<GitRepository>(
+        controller,
+        client,
+        options,
+        &store,
+        SourceKind::GitRepository,
+        |source| source.artifact().map(|artifact| artifact.revision.clone()),
+    );
+    controller = watch_source::<OCIRepository>(
+        controller,
+        client,
+        options,
+        &store,
+        SourceKind::OciRepository,
+        |source| source.artifact().map(|artifact| artifact.revision.clone()),
+    );
+    controller = watch_source::<Bucket>(
+        controller,
+        client,
+        options,
+        &store,
+        SourceKind::Bucket,
+        |source| source.artifact().map(|artifact| artifact.revision.clone()),
+    );
+    if options.external_artifacts {
+        controller = watch_source::<ExternalArtifact>(
+            controller,
+            client,
+            options,
+            &store,
+            SourceKind::ExternalArtifact,
+            |source| source.artifact().map(|artifact| artifact.revision.clone()),
+        );
+    }
+    if let Some(selector) = &options.configs_label_selector {
+        controller = watch_config::<ConfigMap>(
+            controller,
+            client,
+            options,
+            selector,
+            &store,
+            ConfigObjectKind::ConfigMap,
+        );
+        controller = watch_config::<Secret>(
+            controller,
+            client,
+            options,
+            selector,
+            &store,
+            ConfigObjectKind::Secret,
+        );
+    }
+    controller
+}
+
+fn api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn hash_of(value: &Option<String>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn watch_source<K>(
+    controller: Controller<Kustomization>,
+    client: &kube::Client,
+    options: &WatchOptions,
+    store: &Store<Kustomization>,
+    kind: SourceKind,
+    revision: fn(&K) -> Option<String>,
+) -> Controller<Kustomization>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let sources = watcher(
+        api::<K>(client, options.namespace.as_deref()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .applied_objects()
+    .predicate_filter(
+        move |source: &K| Some(hash_of(&revision(source))),
+        PredicateConfig::default(),
+    );
+    let store = store.clone();
+    controller.watches_stream(sources, move |source: K| {
+        let meta = kube::Resource::meta(&source);
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let name = meta.name.clone().unwrap_or_default();
+        let Some(revision) = revision(&source) else {
+            return Vec::new();
+        };
+        requests_for_revision(&store, kind, &namespace, &name, &revision)
+    })
+}
+
+/// The Kustomizations referencing a source whose artifact is now `revision`, leaving out those
+/// Ready or reconciling at that revision already (KC `requestsForRevisionChangeOf`).
+pub fn requests_for_revision(
+    store: &Store<Kustomization>,
+    kind: SourceKind,
+    namespace: &str,
+    name: &str,
+    revision: &str,
+) -> Vec<ObjectRef<Kustomization>> {
+    store
+        .state()
+        .iter()
+        .filter(|kustomization| {
+            kustomization.spec.source_ref.kind == kind
+                && kustomization.spec.source_ref.name == name
+                && source_namespace(kustomization) == namespace
+        })
+        .filter(|kustomization| {
+            let status = kustomization.status.as_ref();
+            let conditions = status
+                .and_then(|status| status.conditions.as_deref())
+                .unwrap_or_default();
+            let busy_or_ready = eddy_runtime::conditions::is_true(conditions, READY)
+                || eddy_runtime::conditions::is_true(conditions, RECONCILING);
+            let attempted = status.and_then(|status| status.last_attempted_revision.as_deref());
+            !(busy_or_ready && attempted == Some(revision))
+        })
+        .map(|kustomization| ObjectRef::from_obj(kustomization.as_ref()))
+        .collect()
+}
+
+fn watch_config<K>(
+    controller: Controller<Kustomization>,
+    client: &kube::Client,
+    options: &WatchOptions,
+    selector: &str,
+    store: &Store<Kustomization>,
+    kind: ConfigObjectKind,
+) -> Controller<Kustomization>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let configs = watcher(
+        api::<PartialObjectMeta<K>>(client, options.namespace.as_deref()),
+        watcher::Config::default().labels(selector),
+    )
+    .default_backoff()
+    .applied_objects()
+    .predicate_filter(predicates::resource_version, PredicateConfig::default());
+    let store = store.clone();
+    controller.watches_stream(configs, move |config| {
+        let namespace = config.metadata.namespace.clone().unwrap_or_default();
+        let name = config.metadata.name.clone().unwrap_or_default();
+        requests_for_config(&store, kind, &namespace, &name)
+    })
+}
+
+/// The Kustomizations substituting from a ConfigMap or Secret (KC
+/// `requestsForConfigDependency`).
+pub fn requests_for_config(
+    store: &Store<Kustomization>,
+    kind: ConfigObjectKind,
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<Kustomization>> {
+    store
+        .state()
+        .iter()
+        .filter(|kustomization| kustomization.metadata.namespace.as_deref() == Some(namespace))
+        .filter(|kustomization| {
+            kustomization
+                .spec
+                .post_build
+                .as_ref()
+                .and_then(|post_build| post_build.substitute_from.as_ref())
+                .is_some_and(|references| {
+                    references
+                        .iter()
+                        .any(|reference| reference.kind == kind && reference.name == name)
+                })
+        })
+        .map(|kustomization| ObjectRef::from_obj(kustomization.as_ref()))
+        .collect()
+}

@@ -1,0 +1,475 @@
+//! What the integration tests share: a dev cluster with Flux's CRDs, an artifact server the
+//! tests publish tarballs to (standing in for source-controller: a GitRepository's
+//! `status.artifact` is written by the test), and kustomize-controller running in-process.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "shared by several test binaries; a failed unwrap is how tests report failure"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eddy_api::kustomize::v1::Kustomization;
+use eddy_api::meta::field_managers::KUSTOMIZE_CONTROLLER_STATUS;
+use eddy_api::source::v1::GitRepository;
+use eddy_artifact::{Storage, artifact_path, artifact_url};
+use eddy_devcluster::{DevCluster, RunningCluster};
+use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
+use eddy_runtime::events::EventRecorder;
+use eddy_runtime::metrics::Metrics;
+use eddy_runtime::reconcile::RequeuePolicy;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::GroupVersionKind;
+use kustomize_controller::kustomization::watch::{WatchOptions, add_watches};
+use kustomize_controller::kustomization::{Clients, KustomizationReconciler, Settings};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// How long any wait for the controller may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A dev cluster with the controller running and an artifact server.
+pub struct Environment {
+    pub cluster: RunningCluster,
+    pub client: kube::Client,
+    pub namespace: String,
+    storage: Storage,
+    address: String,
+    _storage_root: tempfile::TempDir,
+    shutdown: CancellationToken,
+}
+
+/// Knobs of the controller under test.
+#[derive(Default)]
+pub struct Options {
+    pub no_cross_namespace_refs: bool,
+}
+
+impl Environment {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        eddy_runtime::process::install_crypto_provider();
+        if std::env::var("EDDY_TEST_LOG").is_ok() {
+            eddy_runtime::telemetry::init_logging(
+                eddy_runtime::flags::LogLevel::Debug,
+                eddy_runtime::flags::LogEncoding::Console,
+            );
+        }
+        let cluster = DevCluster::builder().build().serve().await.expect("serve");
+        let kubeconfig = Kubeconfig::from_yaml(&cluster.kubeconfig()).expect("kubeconfig");
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .expect("config");
+        let client = kube::Client::try_from(config.clone()).expect("client");
+        install_crds(&client).await;
+
+        let storage_root = tempfile::tempdir().unwrap();
+        let storage = Storage::new(storage_root.path()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let app = eddy_artifact::router(storage_root.path().to_owned());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let settings = Settings {
+            no_cross_namespace_refs: options.no_cross_namespace_refs,
+            requeue_dependency: Duration::from_secs(1),
+            http_retry: 1,
+            health_check_interval: Duration::from_millis(200),
+            apply: kustomize_controller::kustomization::ApplySettings {
+                stage_wait_interval: Duration::from_millis(100),
+                stage_wait_timeout: Duration::from_secs(10),
+                ..Settings::default().apply
+            },
+            ..Settings::default()
+        };
+        let clients = Clients::new(client.clone(), Some(config), "", 100.0, 300);
+        let reconciler = KustomizationReconciler::new(clients, reqwest::Client::new(), settings);
+        let harness = Arc::new(Harness::new(
+            reconciler,
+            client.clone(),
+            HarnessSettings {
+                controller: "kustomize-controller".into(),
+                field_manager: KUSTOMIZE_CONTROLLER_STATUS.into(),
+            },
+            // Quick retries keep failure tests short; no jitter keeps intervals exact.
+            RequeuePolicy::new(Duration::from_millis(200), Duration::from_secs(2), 0),
+            Metrics::new().unwrap(),
+            EventRecorder::new("kustomize-controller", Some(client.clone()), "").unwrap(),
+        ));
+        let namespace = "flux-system".to_string();
+        create_namespace(&client, &namespace).await;
+        let shutdown = CancellationToken::new();
+        let watch_client = client.clone();
+        let watch = WatchOptions {
+            namespace: None,
+            configs_label_selector: Some("reconcile.fluxcd.io/watch=Enabled".into()),
+            external_artifacts: false,
+        };
+        tokio::spawn(eddy_runtime::controller::run(
+            harness,
+            RunOptions {
+                namespace: None,
+                label_selector: String::new(),
+                concurrency: 4,
+                shutdown_grace: std::time::Duration::from_secs(5),
+            },
+            shutdown.clone(),
+            move |controller| add_watches(controller, &watch_client, &watch),
+        ));
+        Self {
+            cluster,
+            client,
+            namespace,
+            storage,
+            address,
+            _storage_root: storage_root,
+            shutdown,
+        }
+    }
+
+    /// Archives `files` as the artifact of GitRepository `name` at `revision` and writes its
+    /// status (creating the GitRepository on first use), as source-controller would.
+    pub async fn publish(&self, name: &str, revision: &str, files: &[(&str, &str)]) {
+        let source = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let file = source.path().join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, text).unwrap();
+        }
+        let file_name = format!("{}.tar.gz", revision.replace([':', '@', '/'], "-"));
+        let path = artifact_path("GitRepository", &self.namespace, name, &file_name);
+        let summary = self.storage.archive(&path, source.path(), None).unwrap();
+        let repositories: Api<GitRepository> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        if repositories.get_opt(name).await.unwrap().is_none() {
+            self.create_repository(name).await;
+        }
+        let status = json!({"status": {
+            "observedGeneration": 1,
+            "conditions": [ready_condition()],
+            "artifact": {
+                "path": path,
+                "url": artifact_url(&self.address, &path),
+                "revision": revision,
+                "digest": summary.digest,
+                "size": summary.size,
+                "lastUpdateTime": "2026-01-01T00:00:00Z",
+            },
+        }});
+        repositories
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .unwrap();
+    }
+
+    /// Creates a GitRepository without an artifact.
+    pub async fn create_repository(&self, name: &str) {
+        let repositories: Api<GitRepository> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        let repository: GitRepository = serde_json::from_value(json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": {"url": "https://git.example.invalid/repo", "interval": "10m"},
+        }))
+        .unwrap();
+        repositories
+            .create(&PostParams::default(), &repository)
+            .await
+            .unwrap();
+    }
+
+    pub fn kustomizations(&self) -> Api<Kustomization> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// Creates a Kustomization from a JSON spec.
+    pub async fn create(&self, name: &str, spec: Value) -> Kustomization {
+        let object: Kustomization = serde_json::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": spec,
+        }))
+        .unwrap();
+        self.kustomizations()
+            .create(&PostParams::default(), &object)
+            .await
+            .unwrap()
+    }
+
+    /// Merges `spec` into a Kustomization's spec.
+    pub async fn patch_spec(&self, name: &str, spec: Value) {
+        self.kustomizations()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": spec})),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Sets `reconcile.fluxcd.io/requestedAt` to a fresh value.
+    pub async fn request_reconcile(&self, name: &str) -> String {
+        let value = format!("{:?}", std::time::SystemTime::now());
+        self.kustomizations()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({
+                    "metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": value}}
+                })),
+            )
+            .await
+            .unwrap();
+        value
+    }
+
+    /// Polls the Kustomization until `accept` holds, failing after `deadline`.
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        deadline: Duration,
+        mut accept: impl FnMut(&Kustomization) -> bool,
+    ) -> Kustomization {
+        let started = Instant::now();
+        loop {
+            let current = self.kustomizations().get(name).await.unwrap();
+            if accept(&current) {
+                return current;
+            }
+            assert!(
+                started.elapsed() < deadline,
+                "timed out after {deadline:?} waiting for {name} to be {what}; status: {}",
+                serde_json::to_string_pretty(&current.status).unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until Ready=True at `revision` for the current generation.
+    pub async fn wait_ready(&self, name: &str, revision: &str) -> Kustomization {
+        self.wait_for(name, &format!("ready at {revision}"), DEADLINE, |ks| {
+            let status = ks.status.as_ref();
+            status.and_then(|status| status.observed_generation) == ks.metadata.generation
+                && status.and_then(|status| status.last_applied_revision.as_deref())
+                    == Some(revision)
+                && condition(ks, "Ready").is_some_and(|ready| ready.status == "True")
+        })
+        .await
+    }
+
+    /// Waits until Ready=False with `reason`.
+    pub async fn wait_not_ready(&self, name: &str, reason: &str) -> Kustomization {
+        self.wait_for(name, &format!("not ready ({reason})"), DEADLINE, |ks| {
+            condition(ks, "Ready")
+                .is_some_and(|ready| ready.status == "False" && ready.reason == reason)
+        })
+        .await
+    }
+
+    /// Reads any object as JSON.
+    pub async fn read(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Value> {
+        let api = self.dynamic(api_version, kind, namespace);
+        api.get_opt(name)
+            .await
+            .unwrap()
+            .map(|object| serde_json::to_value(object).unwrap())
+    }
+
+    pub fn dynamic(&self, api_version: &str, kind: &str, namespace: &str) -> Api<DynamicObject> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+        if namespace.is_empty() {
+            Api::all_with(self.client.clone(), &resource)
+        } else {
+            Api::namespaced_with(self.client.clone(), namespace, &resource)
+        }
+    }
+
+    /// Polls an object until `accept` holds for it (or its absence), failing after the deadline.
+    pub async fn wait_object(
+        &self,
+        (api_version, kind, namespace, name): (&str, &str, &str, &str),
+        what: &str,
+        mut accept: impl FnMut(Option<&Value>) -> bool,
+    ) -> Option<Value> {
+        let started = Instant::now();
+        loop {
+            let current = self.read(api_version, kind, namespace, name).await;
+            if accept(current.as_ref()) {
+                return current;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "timed out waiting for {kind}/{namespace}/{name} to be {what}: {current:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls until an event with `reason` about a Kustomization has a note `accept` takes.
+    pub async fn wait_event(
+        &self,
+        name: &str,
+        reason: &str,
+        accept: impl Fn(&str) -> bool,
+    ) -> String {
+        let started = Instant::now();
+        loop {
+            let notes = self.event_notes(name, reason).await;
+            if let Some(note) = notes.iter().find(|note| accept(note)) {
+                return note.clone();
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "no {reason} event about {name} as expected; saw {notes:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The notes of the Kubernetes events with `reason` about a Kustomization.
+    pub async fn event_notes(&self, name: &str, reason: &str) -> Vec<String> {
+        let events: Api<k8s_openapi::api::events::v1::Event> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        events
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|event| {
+                event.reason.as_deref() == Some(reason)
+                    && event
+                        .regarding
+                        .as_ref()
+                        .and_then(|regarding| regarding.name.as_deref())
+                        == Some(name)
+            })
+            .filter_map(|event| event.note)
+            .collect()
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn ready_condition() -> Value {
+    json!({"type": "Ready", "status": "True", "reason": "Succeeded",
+        "message": "stored artifact", "lastTransitionTime": "2026-01-01T00:00:00Z",
+        "observedGeneration": 1})
+}
+
+async fn create_namespace(client: &kube::Client, name: &str) {
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+}
+
+async fn install_crds(client: &kube::Client) {
+    let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for definition in eddy_api::crds::all() {
+        definitions
+            .create(&PostParams::default(), &definition)
+            .await
+            .unwrap();
+    }
+    let started = Instant::now();
+    for name in [
+        "gitrepositories.source.toolkit.fluxcd.io",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+    ] {
+        loop {
+            let established = definitions
+                .get(name)
+                .await
+                .ok()
+                .and_then(|crd| crd.status)
+                .and_then(|status| status.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|condition| condition.type_ == "Established" && condition.status == "True");
+            if established {
+                break;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "{name} never became Established"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A condition of a Kustomization.
+pub fn condition<'a>(ks: &'a Kustomization, type_: &str) -> Option<&'a Condition> {
+    ks.status
+        .as_ref()
+        .and_then(|status| status.conditions.as_ref())
+        .and_then(|all| all.iter().find(|condition| condition.type_ == type_))
+}
+
+/// The inventory ids of a Kustomization.
+pub fn inventory_ids(ks: &Kustomization) -> Vec<String> {
+    ks.status
+        .as_ref()
+        .and_then(|status| status.inventory.as_ref())
+        .map(|inventory| {
+            inventory
+                .entries
+                .iter()
+                .map(|entry| entry.id.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manifests
+// ---------------------------------------------------------------------------------------------
+
+pub fn namespace_yaml(name: &str) -> String {
+    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n")
+}
+
+pub fn config_map_yaml(namespace: &str, name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  key: \"{value}\"\n"
+    )
+}
+
+pub fn service_yaml(namespace: &str, name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  selector:\n    app: {name}\n  ports:\n  - port: 80\n    targetPort: 8080\n"
+    )
+}
+
+pub fn deployment_yaml(namespace: &str, name: &str, replicas: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n"
+    )
+}
