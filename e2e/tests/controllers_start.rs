@@ -2,7 +2,9 @@
 //! and a non-zero exit when there is no API server, metrics and health endpoints when there is
 //! one, and a clean exit on SIGTERM.
 
-use eddy_e2e::{CONTROLLERS, binary, http_get, write_kubeconfig};
+use eddy_e2e::{
+    CONTROLLERS, LogLines, binary, http_get, start_dev_cluster, wait_for_exit, write_kubeconfig,
+};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -154,104 +156,6 @@ fn with_an_unreachable_api_server_each_controller_exits_with_one_clear_line() {
             took,
             "cannot reach the Kubernetes API server",
         );
-    }
-}
-
-/// A dev cluster serving on its own runtime for the length of a test.
-struct DevClusterGuard {
-    _cluster: eddy_devcluster::RunningCluster,
-    _runtime: tokio::runtime::Runtime,
-}
-
-/// Starts the embedded dev cluster with Eddy's CRDs installed; returns its kubeconfig path and
-/// the guard that keeps it serving.
-fn start_dev_cluster(dir: &std::path::Path) -> (std::path::PathBuf, DevClusterGuard) {
-    eddy_runtime::process::install_crypto_provider();
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let kubeconfig = dir.join("kubeconfig");
-    let cluster = runtime.block_on(async {
-        let cluster = eddy_devcluster::DevCluster::builder()
-            .listen("127.0.0.1:0".parse().expect("address"))
-            .build()
-            .serve()
-            .await
-            .expect("dev cluster");
-        cluster.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-        let client = kube::Client::try_from(
-            kube::Config::from_custom_kubeconfig(
-                kube::config::Kubeconfig::read_from(&kubeconfig).expect("read kubeconfig"),
-                &kube::config::KubeConfigOptions::default(),
-            )
-            .await
-            .expect("config"),
-        )
-        .expect("client");
-        let crds: kube::Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-            kube::Api::all(client);
-        for crd in eddy_api::crds::all() {
-            crds.create(&kube::api::PostParams::default(), &crd).await.expect("crd created");
-        }
-        cluster
-    });
-    (
-        kubeconfig,
-        DevClusterGuard {
-            _cluster: cluster,
-            _runtime: runtime,
-        },
-    )
-}
-
-/// The child's stderr, drained on a thread for the child's whole life (a pipe nobody reads
-/// would block or break the child), line by line.
-struct LogLines(std::sync::mpsc::Receiver<String>);
-
-impl LogLines {
-    fn drain(stderr: std::process::ChildStderr) -> Self {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-        Self(receiver)
-    }
-
-    /// The first JSON log line whose message is `started`, or `None` when none came within
-    /// `deadline`.
-    fn wait_for_started(&self, deadline: Duration) -> Option<serde_json::Value> {
-        let until = Instant::now() + deadline;
-        loop {
-            let remaining = until.checked_duration_since(Instant::now())?;
-            let line = self.0.recv_timeout(remaining).ok()?;
-            if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
-                && json["message"] == "started"
-            {
-                return Some(json);
-            }
-        }
-    }
-
-    /// Every line logged so far that has not been read.
-    fn rest(&self) -> String {
-        self.0.try_iter().collect::<Vec<_>>().join("\n")
-    }
-}
-
-fn wait_for_exit(
-    child: &mut std::process::Child,
-    deadline: Duration,
-) -> Option<std::process::ExitStatus> {
-    let until = Instant::now() + deadline;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return Some(status);
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
