@@ -5,7 +5,6 @@
 use eddy_e2e::{
     CONTROLLERS, LogLines, binary, http_get, start_dev_cluster, wait_for_exit, write_kubeconfig,
 };
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
