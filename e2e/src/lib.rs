@@ -118,17 +118,20 @@ pub fn start_dev_cluster(dir: &std::path::Path) -> (std::path::PathBuf, DevClust
 
 /// The child's stderr, drained on a thread for the child's whole life (a pipe nobody reads
 /// would block or break the child), line by line.
-pub struct LogLines(std::sync::mpsc::Receiver<String>);
+pub struct LogLines {
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<()>,
+}
 
 impl LogLines {
     pub fn drain(stderr: std::process::ChildStderr) -> Self {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let (sender, lines) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let _ = sender.send(line);
             }
         });
-        Self(receiver)
+        Self { lines, reader }
     }
 
     /// The first JSON log line whose message is `started`, or `None` when none came within
@@ -137,7 +140,7 @@ impl LogLines {
         let until = Instant::now() + deadline;
         loop {
             let remaining = until.checked_duration_since(Instant::now())?;
-            let line = self.0.recv_timeout(remaining).ok()?;
+            let line = self.lines.recv_timeout(remaining).ok()?;
             if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
                 && json["message"] == "started"
             {
@@ -148,7 +151,13 @@ impl LogLines {
 
     /// Every line logged so far that has not been read.
     pub fn rest(&self) -> String {
-        self.0.try_iter().collect::<Vec<_>>().join("\n")
+        self.lines.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Every line not read yet, once the child has closed its stderr (call after it exited).
+    pub fn finish(self) -> String {
+        let _ = self.reader.join();
+        self.lines.try_iter().collect::<Vec<_>>().join("\n")
     }
 }
 

@@ -174,6 +174,8 @@ fn every_controller_serves_health_and_metrics_on_a_cluster_and_stops_on_sigterm(
                 "127.0.0.1:0",
                 "--log-encoding",
                 "json",
+                "--graceful-shutdown-timeout",
+                "20s",
             ])
             .env("STORAGE_PATH", &storage)
             .env("STORAGE_ADDRESS", "127.0.0.1:0")
@@ -237,6 +239,11 @@ fn every_controller_serves_health_and_metrics_on_a_cluster_and_stops_on_sigterm(
         assert!(
             status.success(),
             "{controller}: SIGTERM must end it cleanly, got {status}"
+        );
+        let shutdown_logs = logs.finish();
+        assert!(
+            !shutdown_logs.contains("did not wind down"),
+            "{controller} hung in shutdown until the grace period ran out:\n{shutdown_logs}"
         );
     }
 }

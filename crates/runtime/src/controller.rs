@@ -525,6 +525,9 @@ pub async fn run<R: Reconciler>(
         .applied_objects()
         .predicate_filter(trigger_hash::<R::Object>, PredicateConfig::default())
         .inspect(move |_| metrics.record_queue_add(&controller_name));
+    // kube-runtime holds reconciles until the first list is in the store and, on graceful
+    // shutdown, waits for that too; a shutdown before the first list has nothing in flight.
+    let store = reader.clone();
     let controller = Controller::for_stream(objects, reader)
         .with_config(ControllerConfig::default().concurrency(options.concurrency));
     let grace = options.shutdown_grace;
@@ -545,6 +548,14 @@ pub async fn run<R: Reconciler>(
     tokio::select! {
         () = &mut controller => {}
         () = shutdown.cancelled() => {
+            let synced = matches!(
+                futures::FutureExt::now_or_never(store.wait_until_ready()),
+                Some(Ok(()))
+            );
+            if !synced {
+                tracing::debug!("stopped before the first list completed; nothing was in flight");
+                return;
+            }
             if tokio::time::timeout(grace, &mut controller).await.is_err() {
                 tracing::warn!(grace = ?grace, "the controller did not wind down within --graceful-shutdown-timeout (in-flight reconciles, or a watch retrying, e.g. on a CRD that is not installed); stopping anyway");
             }
