@@ -95,7 +95,9 @@ pub(crate) fn parse_go_float(text: &str) -> Option<f64> {
     if index != bytes.len() {
         return None;
     }
-    text.parse::<f64>().ok()
+    // Go's ParseFloat reports a range error for `2E801`, and yaml.v3 then keeps the scalar a
+    // string; Rust's parse returns infinity instead.
+    text.parse::<f64>().ok().filter(|number| number.is_finite())
 }
 
 /// Shortest digits and decimal exponent of a finite float: `(negative, digits, exponent)` with
@@ -110,6 +112,16 @@ fn shortest_digits(number: f64) -> (bool, String, i32) {
 
 /// Formats `d.ddde±XX` as Go's `strconv.FormatFloat(f, 'e', -1, 64)`.
 fn format_exponent(number: f64) -> String {
+    if !number.is_finite() {
+        // strconv.FormatFloat's spellings.
+        return if number.is_nan() {
+            "NaN".to_string()
+        } else if number > 0.0 {
+            "+Inf".to_string()
+        } else {
+            "-Inf".to_string()
+        };
+    }
     let (negative, digits, exponent) = shortest_digits(number);
     let mut out = String::new();
     if negative {
