@@ -49,6 +49,8 @@ verify: ## Check formatting, clippy -D warnings and that generated files are up 
 bench: ## Run the benchmarks against their oracles in one run; figures belong in docs/benchmarks.md.
 	$(CARGO) build --release -p eddy-cli
 	hack/bench-kustomize.sh target/release/eddy
+	python3 hack/gen-kustomize-overlay.py target/bench-overlay
+	$(CARGO) run --release -q -p eddy-kustomize --example bench_in_process -- ../shared/corpus/kustomize/cases target/bench-overlay/overlay
 	$(CARGO) run --release -q -p eddy-helm --example bench_corpus
 	-python3 hack/helm-oracle-bench.py
 	$(CARGO) bench -p eddy-devcluster --bench throughput
