@@ -12,24 +12,6 @@ use common::{Environment, TestRepository, condition};
 use eddy_api::source::v1::GitRepository;
 use serde_json::json;
 
-async fn ready_demo(environment: &Environment, servers: &common::Servers) -> GitRepository {
-    environment
-        .create_secret("https-credentials", &servers.https_secret())
-        .await;
-    environment
-        .create(
-            "demo",
-            json!({
-                "url": servers.https_url("demo.git"),
-                "interval": "10m",
-                "ref": {"branch": "main"},
-                "secretRef": {"name": "https-credentials"},
-            }),
-        )
-        .await;
-    environment.wait_ready("demo").await
-}
-
 /// Asserts the failure left the previous artifact in status and still downloadable.
 async fn still_served(
     environment: &Environment,
@@ -49,7 +31,7 @@ async fn still_served(
 async fn bad_input_fails_clearly_and_keeps_serving_the_previous_artifact() {
     let servers = require_servers!();
     let environment = Environment::start().await;
-    let good = ready_demo(&environment, servers).await;
+    let good = environment.ready_demo(servers).await;
     let good_bytes = environment.download(&good).await;
 
     // A branch that does not exist.
@@ -213,7 +195,7 @@ async fn symlinks_never_end_up_in_the_artifact() {
 async fn includes_copy_other_artifacts_into_paths() {
     let servers = require_servers!();
     let environment = Environment::start().await;
-    let demo = ready_demo(&environment, servers).await;
+    let demo = environment.ready_demo(servers).await;
     let repository = TestRepository::new(servers, &[("app/config.yaml", "a: 1\n")]);
     environment
         .create(
@@ -354,7 +336,7 @@ async fn sparse_checkout_and_submodules_shape_the_artifact() {
 async fn deleting_the_object_removes_its_storage() {
     let servers = require_servers!();
     let environment = Environment::start().await;
-    let demo = ready_demo(&environment, servers).await;
+    let demo = environment.ready_demo(servers).await;
     assert!(!environment.stored_files("demo").is_empty());
     environment
         .repositories()

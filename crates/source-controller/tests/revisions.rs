@@ -230,21 +230,7 @@ async fn one_commit_archived_twice_gives_identical_bytes() {
 async fn an_unchanged_remote_keeps_the_artifact_without_rebuilding_it() {
     let servers = require_servers!();
     let environment = Environment::start().await;
-    environment
-        .create_secret("https-credentials", &servers.https_secret())
-        .await;
-    environment
-        .create(
-            "demo",
-            json!({
-                "url": servers.https_url("demo.git"),
-                "interval": "10m",
-                "ref": {"branch": "main"},
-                "secretRef": {"name": "https-credentials"},
-            }),
-        )
-        .await;
-    let first = environment.wait_ready("demo").await;
+    let first = environment.ready_demo(servers).await;
     let stored = environment
         .storage
         .storage()
@@ -283,21 +269,7 @@ async fn an_unchanged_remote_keeps_the_artifact_without_rebuilding_it() {
 async fn a_changed_ignore_rule_rebuilds_the_same_revision() {
     let servers = require_servers!();
     let environment = Environment::start().await;
-    environment
-        .create_secret("https-credentials", &servers.https_secret())
-        .await;
-    environment
-        .create(
-            "demo",
-            json!({
-                "url": servers.https_url("demo.git"),
-                "interval": "10m",
-                "ref": {"branch": "main"},
-                "secretRef": {"name": "https-credentials"},
-            }),
-        )
-        .await;
-    let first = environment.wait_ready("demo").await;
+    let first = environment.ready_demo(servers).await;
     assert!(
         common::archive_entries(&environment.download(&first).await)
             .iter()

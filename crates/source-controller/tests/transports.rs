@@ -15,21 +15,7 @@ use serde_json::json;
 async fn https_with_basic_auth_and_a_custom_ca_stores_a_downloadable_artifact() {
     let servers = require_servers!();
     let environment = Environment::start().await;
-    environment
-        .create_secret("https-credentials", &servers.https_secret())
-        .await;
-    environment
-        .create(
-            "demo",
-            json!({
-                "url": servers.https_url("demo.git"),
-                "interval": "10m",
-                "ref": {"branch": "main"},
-                "secretRef": {"name": "https-credentials"},
-            }),
-        )
-        .await;
-    let repository = environment.wait_ready("demo").await;
+    let repository = environment.ready_demo(servers).await;
     let main = servers.demo_commit("main");
     let revision = format!("main@sha1:{main}");
     let artifact = repository.artifact().unwrap();
@@ -81,21 +67,7 @@ async fn https_with_basic_auth_and_a_custom_ca_stores_a_downloadable_artifact() 
 async fn a_wrong_password_fails_with_an_authentication_message_and_keeps_the_artifact() {
     let servers = require_servers!();
     let environment = Environment::start().await;
-    environment
-        .create_secret("https-credentials", &servers.https_secret())
-        .await;
-    environment
-        .create(
-            "demo",
-            json!({
-                "url": servers.https_url("demo.git"),
-                "interval": "10m",
-                "ref": {"branch": "main"},
-                "secretRef": {"name": "https-credentials"},
-            }),
-        )
-        .await;
-    let good = environment.wait_ready("demo").await;
+    let good = environment.ready_demo(servers).await;
     let good_bytes = environment.download(&good).await;
 
     let mut wrong = servers.https_secret();

@@ -273,6 +273,24 @@ impl Default for Settings {
 }
 
 impl Environment {
+    /// Creates the `demo` GitRepository on `main` over HTTPS with basic auth and the test CA,
+    /// and waits until it is Ready.
+    pub async fn ready_demo(&self, servers: &Servers) -> GitRepository {
+        self.create_secret("https-credentials", &servers.https_secret())
+            .await;
+        self.create(
+            "demo",
+            serde_json::json!({
+                "url": servers.https_url("demo.git"),
+                "interval": "10m",
+                "ref": {"branch": "main"},
+                "secretRef": {"name": "https-credentials"},
+            }),
+        )
+        .await;
+        self.wait_ready("demo").await
+    }
+
     pub async fn start() -> Self {
         Self::start_with(Settings::default()).await
     }
