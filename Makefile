@@ -24,12 +24,17 @@ else
 	$(CARGO) test --workspace --no-fail-fast
 endif
 
+# Where `make run` keeps the dev environment (cluster data, demo repository, logs, dev.json).
+DEV_DATA_DIR ?= $(CURDIR)/.eddy/dev
+
 .PHONY: run
-run: ## Start the dev cluster, every controller and the demo repository (not ready yet, see README).
-	@echo "make run: the dev cluster and the flux-config-agent have not landed yet (issues 3 and 9)."
-	@echo "Until then: make build, then run a controller against any cluster, e.g."
-	@echo "  ./target/debug/source-controller --kubeconfig ~/.kube/config --log-encoding console"
-	@exit 1
+run: ## Build, then start the dev cluster, every controller and the demo repository (eddy dev up).
+	$(CARGO) build --workspace --bins
+	./target/debug/eddy dev up --data-dir $(DEV_DATA_DIR)
+
+.PHONY: down
+down: ## Stop what `make run` started (the state in .eddy/dev is kept).
+	./target/debug/eddy dev down --data-dir $(DEV_DATA_DIR)
 
 .PHONY: crds
 crds: ## Regenerate charts/eddy/crds from the API types.
@@ -55,3 +60,4 @@ bench: ## Run the benchmarks against their oracles in one run; figures belong in
 	-python3 hack/helm-oracle-bench.py
 	$(CARGO) bench -p eddy-devcluster --bench throughput
 	$(CARGO) bench -p source-controller --bench fetch_and_package
+	$(CARGO) bench -p kustomize-controller --bench many_kustomizations

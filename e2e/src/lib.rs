@@ -2,6 +2,8 @@
 //! processes. `make test` builds the binaries first (`cargo build --workspace --bins`); the tests
 //! find them next to the test executable's target directory.
 
+pub mod fixtures;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;

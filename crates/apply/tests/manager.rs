@@ -438,19 +438,21 @@ async fn prune_deletes_only_owned_stale_objects_that_did_not_opt_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_for_a_deployment_that_never_becomes_ready_times_out() {
     let harness = start().await;
+    let mut stuck = deployment("dev", "app", 1, "app");
+    stuck["metadata"]["annotations"] = json!({eddy_devcluster::NEVER_READY_ANNOTATION: "true"});
     harness
         .apply(
             vec![
                 namespace("dev"),
                 config_map("dev", "cfg", "x"),
-                deployment("dev", "app", 1, "app"),
+                stuck.clone(),
             ],
             &options(),
         )
         .await;
     let objects = [
         ObjectRef::of(&config_map("dev", "cfg", "x")),
-        ObjectRef::of(&deployment("dev", "app", 1, "app")),
+        ObjectRef::of(&stuck),
     ];
     let wait = WaitOptions {
         interval: Duration::from_millis(50),

@@ -20,21 +20,43 @@ pub(crate) enum DevCommand {
         /// Bearer token clients must send (random when not given).
         #[arg(long, env = "EDDY_DEV_TOKEN")]
         token: Option<String>,
+        /// Keep the cluster's state (objects, watch history, CA, serving key and token) in
+        /// this directory so it survives restarts; memory only when not given.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
+    /// Start the whole suite on this machine: dev cluster, demo Git repository, every
+    /// controller, and the FluxConfig `cluster-config`; wait until it is Compliant.
+    Up(crate::devenv::UpArgs),
+    /// Stop everything `eddy dev up` started (the state is kept).
+    Down(crate::devenv::DownArgs),
+    /// Serve Git repositories over smart HTTP (started by `eddy dev up`).
+    #[command(hide = true)]
+    GitServer(crate::devenv::GitServerArgs),
 }
 
 pub(crate) fn run(command: DevCommand) -> Result<()> {
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match command {
         DevCommand::Apiserver {
             listen,
             kubeconfig,
             token,
-        } => runtime.block_on(apiserver(listen, kubeconfig, token)),
+            data_dir,
+        } => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(apiserver(listen, kubeconfig, token, data_dir)),
+        DevCommand::Up(args) => crate::devenv::up(args),
+        DevCommand::Down(args) => crate::devenv::down(args),
+        DevCommand::GitServer(args) => crate::devenv::git_server(args),
     }
 }
 
-async fn apiserver(listen: SocketAddr, kubeconfig: PathBuf, token: Option<String>) -> Result<()> {
+async fn apiserver(
+    listen: SocketAddr,
+    kubeconfig: PathBuf,
+    token: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> Result<()> {
     eddy_runtime::process::install_crypto_provider();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -46,6 +68,9 @@ async fn apiserver(listen: SocketAddr, kubeconfig: PathBuf, token: Option<String
     let mut builder = eddy_devcluster::DevCluster::builder().listen(listen);
     if let Some(token) = token {
         builder = builder.token(token);
+    }
+    if let Some(directory) = data_dir {
+        builder = builder.data_dir(directory);
     }
     let cluster = builder.build().serve().await?;
     cluster.write_kubeconfig(&kubeconfig)?;

@@ -11,10 +11,11 @@ use serde_json::{Value, json};
 
 use crate::kinds::ResourceType;
 use crate::patch::PatchType;
+use crate::rbac::{self, UserInfo};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::server::{App, Format, Query, Reply, ResourcePath, header_text};
 use crate::status::ApiError;
-use crate::store::ObjectKey;
+use crate::store::{Inner, ObjectKey};
 use crate::table::table;
 use crate::watch;
 use crate::writes::{self, DeleteOptions, WriteContext};
@@ -27,6 +28,7 @@ pub(crate) async fn handle(
     headers: &HeaderMap,
     query: Query,
     body: Bytes,
+    user: &UserInfo,
 ) -> Result<Response, ApiError> {
     let resource = app
         .store
@@ -58,7 +60,7 @@ pub(crate) async fn handle(
         let mut review = decode_body(headers, &body)?;
         review["apiVersion"] = json!(resource.api_version());
         review["kind"] = json!(resource.kind);
-        review["status"] = review_status(&resource.kind);
+        review["status"] = review_status(&app.store.lock(), user, &review, &resource.kind);
         return Ok(Reply::json(201, review).into_response());
     }
     let format = Format::from_request(headers, &query);
@@ -97,7 +99,8 @@ pub(crate) async fn handle(
                 ));
             }
             let object = decode_body(headers, &body)?;
-            let mut context = WriteContext::new(&resource, &namespace, &query)?;
+            let mut context = WriteContext::new(&resource, &namespace, &query)?
+                .with_user_agent(&header_text(headers, header::USER_AGENT));
             let mut inner = app.store.lock();
             let created = writes::create(&mut inner, &mut context, object)?;
             drop(inner);
@@ -106,7 +109,8 @@ pub(crate) async fn handle(
         }
         (Method::PUT, Some(name)) => {
             let object = decode_body(headers, &body)?;
-            let mut context = WriteContext::new(&resource, &namespace, &query)?;
+            let mut context = WriteContext::new(&resource, &namespace, &query)?
+                .with_user_agent(&header_text(headers, header::USER_AGENT));
             let mut inner = app.store.lock();
             let (code, updated) = writes::update(
                 &mut inner,
@@ -123,8 +127,25 @@ pub(crate) async fn handle(
             let content_type = header_text(headers, header::CONTENT_TYPE);
             let patch_type = PatchType::from_content_type(&content_type)
                 .ok_or_else(|| ApiError::unsupported_media_type(&content_type))?;
-            let mut context = WriteContext::new(&resource, &namespace, &query)?;
+            let mut context = WriteContext::new(&resource, &namespace, &query)?
+                .with_user_agent(&header_text(headers, header::USER_AGENT));
             let mut inner = app.store.lock();
+            // An apply that creates needs `create` as well as `patch`, as in kube-apiserver.
+            if !user.admin {
+                let creating = rbac::Attributes::resource(
+                    &Method::POST,
+                    false,
+                    "",
+                    &path.group,
+                    &path.plural,
+                    None,
+                    path.namespace.as_deref(),
+                    Some(name),
+                );
+                if !rbac::allows(&inner, user, &creating) {
+                    context.create_denied = Some(rbac::forbidden(user, &creating));
+                }
+            }
             let (code, patched) = writes::patch(
                 &mut inner,
                 &mut context,
@@ -146,7 +167,8 @@ pub(crate) async fn handle(
                 ));
             }
             let options = DeleteOptions::from_request(&query, &body)?;
-            let mut context = WriteContext::new(&resource, &namespace, &query)?;
+            let mut context = WriteContext::new(&resource, &namespace, &query)?
+                .with_user_agent(&header_text(headers, header::USER_AGENT));
             let mut inner = app.store.lock();
             let (code, deleted) = writes::delete(&mut inner, &mut context, name, &options)?;
             drop(inner);
@@ -160,7 +182,8 @@ pub(crate) async fn handle(
                 query.get("fieldSelector").unwrap_or(""),
                 &resource.field_selectors,
             )?;
-            let mut context = WriteContext::new(&resource, &namespace, &query)?;
+            let mut context = WriteContext::new(&resource, &namespace, &query)?
+                .with_user_agent(&header_text(headers, header::USER_AGENT));
             let mut inner = app.store.lock();
             let names: Vec<(String, String)> = inner
                 .list(
@@ -200,19 +223,87 @@ pub(crate) async fn handle(
     }
 }
 
-/// The answer to a review: the dev cluster has one all-powerful user and authorizes everything.
-fn review_status(kind: &str) -> Value {
+/// The answer to a review, from RBAC for the requesting (or, for SubjectAccessReview, the
+/// named) user. Self-rules reviews list the rules as stored, without expanding them.
+fn review_status(inner: &Inner, user: &UserInfo, review: &Value, kind: &str) -> Value {
+    let text = |pointer: &str| {
+        review
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
     match kind {
         "SelfSubjectReview" => json!({"userInfo": {
-            "username": "eddy-dev",
-            "groups": ["system:masters", "system:authenticated"],
+            "username": user.name,
+            "groups": user.groups,
         }}),
-        "SelfSubjectRulesReview" => json!({
-            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-            "incomplete": false,
-        }),
-        _ => json!({"allowed": true, "reason": "the eddy dev cluster authorizes every request"}),
+        "SelfSubjectRulesReview" => {
+            let rules = rbac::rules_for(inner, user, text("/spec/namespace"));
+            let resource_rules: Vec<&Value> = rules
+                .iter()
+                .filter(|rule| rule.get("nonResourceURLs").is_none())
+                .collect();
+            let non_resource_rules: Vec<&Value> = rules
+                .iter()
+                .filter(|rule| rule.get("nonResourceURLs").is_some())
+                .collect();
+            if user.admin {
+                return json!({
+                    "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                    "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                    "incomplete": false,
+                });
+            }
+            json!({
+                "resourceRules": resource_rules,
+                "nonResourceRules": non_resource_rules,
+                "incomplete": false,
+            })
+        }
+        _ => {
+            let subject = if kind == "SubjectAccessReview" {
+                let groups: Vec<String> = review
+                    .pointer("/spec/groups")
+                    .and_then(Value::as_array)
+                    .map(|groups| {
+                        groups
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                UserInfo {
+                    name: text("/spec/user").to_string(),
+                    groups,
+                    admin: false,
+                }
+            } else {
+                user.clone()
+            };
+            let attributes = match review.pointer("/spec/nonResourceAttributes") {
+                Some(_) => rbac::Attributes::non_resource(
+                    &http::Method::GET,
+                    text("/spec/nonResourceAttributes/path"),
+                )
+                .with_verb(text("/spec/nonResourceAttributes/verb")),
+                None => rbac::Attributes {
+                    verb: text("/spec/resourceAttributes/verb").to_string(),
+                    resource_request: true,
+                    path: String::new(),
+                    group: text("/spec/resourceAttributes/group").to_string(),
+                    resource: text("/spec/resourceAttributes/resource").to_string(),
+                    subresource: text("/spec/resourceAttributes/subresource").to_string(),
+                    namespace: text("/spec/resourceAttributes/namespace").to_string(),
+                    name: text("/spec/resourceAttributes/name").to_string(),
+                },
+            };
+            if rbac::allows(inner, &subject, &attributes) {
+                json!({"allowed": true, "reason": "allowed by RBAC"})
+            } else {
+                json!({"allowed": false})
+            }
+        }
     }
 }
 

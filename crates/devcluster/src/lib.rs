@@ -30,10 +30,33 @@
 //! never misses or repeats a change. A background task plays the garbage collector and the
 //! namespace controller.
 //!
-//! It is a development tool: one process, memory only. Not there yet (issue 4 and later):
+//! **Workload simulator** (`simulator`, on by default, off with
+//! [`DevClusterBuilder::simulate_workloads`]): another background task plays
+//! kube-controller-manager for a healthy one-node cluster, like kwok. Shortly after every
+//! change it writes the status Deployments, ReplicaSets, StatefulSets, DaemonSets and Jobs
+//! would reach (observedGeneration, replica counts, Deployment `Available` /
+//! `MinimumReplicasAvailable` and `Progressing` / `NewReplicaSetAvailable`, StatefulSet
+//! revisions, DaemonSet scheduling on one pretend node, Job `Complete` with `succeeded` and
+//! `completionTime`), binds PersistentVolumeClaims and keeps Namespaces `Active`, so
+//! `kubectl rollout status`, `kubectl wait --for=condition=Available` and kstatus see them
+//! ready. Services get a unique clusterIP from 10.96.0.0/12 at creation (headless `None` stays).
+//! The annotation [`NEVER_READY_ANNOTATION`] (`eddy.dev/never-ready: "true"`) keeps an object
+//! from ever becoming ready: no available replicas, a Job that never completes, a claim that
+//! stays `Pending` — for testing health checks that must fail.
+//!
+//! **Persistence** (`persist`, with [`DevClusterBuilder::data_dir`]): every change is
+//! appended to a write-ahead log and `fdatasync`ed before it is acknowledged; the log is
+//! folded into a snapshot (temporary file, then rename) as it grows and at every start. After
+//! a restart every object is back (CRDs included, so custom resources are served again),
+//! resourceVersions continue upwards, and watches resume from resourceVersions of before the
+//! restart (the last 10,000 changes are kept). The CA, serving key and bearer token are kept
+//! too, so an existing kubeconfig keeps working. A log record cut short by a crash was never
+//! acknowledged and is dropped. Without a data directory everything is in memory.
+//!
+//! It is a development tool: one process. Not there yet (issue 4 and later):
 //! server-side apply is approximated as a merge (no managedFields, ownership or conflicts);
 //! RBAC, admission webhooks and aggregated APIs are stored but not enforced or called; no
-//! workload simulation (Deployments never become ready), logs, exec or port-forward; the
+//! pods are simulated, and there are no logs, exec or port-forward; the
 //! OpenAPI documents describe built-in kinds (for `kubectl explain`) but built-in objects are
 //! not validated against them; `/openapi/v2` is not served (kubectl falls back without it).
 //!
@@ -62,11 +85,15 @@ mod lifecycle;
 mod object;
 mod openapi;
 mod patch;
+mod persist;
 mod protobuf;
+mod rbac;
 mod registry;
 mod schema;
 mod selectors;
 mod server;
+mod simulator;
+mod ssa;
 mod status;
 mod store;
 mod table;
@@ -76,7 +103,7 @@ mod watch;
 mod writes;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,6 +111,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use discovery::KUBERNETES_VERSION;
+pub use persist::DataDirError;
+pub use simulator::NEVER_READY_ANNOTATION;
 pub use tls::TlsError;
 
 /// Why the server could not start or its kubeconfig could not be written.
@@ -103,6 +132,9 @@ pub enum Error {
     /// A listen address did not parse.
     #[error("invalid listen address")]
     InvalidAddress,
+    /// The data directory could not be read or written.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
     /// The kubeconfig could not be written.
     #[error("cannot write kubeconfig {path}: {source}")]
     Kubeconfig {
@@ -122,6 +154,11 @@ pub struct DevCluster {
     history: usize,
     bookmark_interval: Duration,
     tls: bool,
+    /// Whether `token` was chosen by the caller (rather than generated), so a data directory's
+    /// stored token does not override it.
+    token_given: bool,
+    data_dir: Option<PathBuf>,
+    simulate_workloads: bool,
 }
 
 /// Builder for [`DevCluster`].
@@ -142,6 +179,9 @@ impl DevCluster {
                 history: 50_000,
                 bookmark_interval: Duration::from_secs(10),
                 tls: true,
+                token_given: false,
+                data_dir: None,
+                simulate_workloads: true,
             },
         }
     }
@@ -165,10 +205,33 @@ impl DevCluster {
         })?;
         let stopping = tokio_util::sync::CancellationToken::new();
         let store = store::Store::new(self.history);
-        lifecycle::bootstrap(&mut store.lock());
+        let mut token = self.token.clone();
+        let mut key_material = None;
+        if let Some(directory) = &self.data_dir {
+            let (journal, loaded) = persist::Journal::open(directory)?;
+            let fresh = loaded.objects.is_empty();
+            {
+                let mut inner = store.lock();
+                inner.restore(loaded, journal)?;
+                persist::register_definitions(&mut inner);
+                if fresh {
+                    lifecycle::bootstrap(&mut inner);
+                }
+            }
+            if let Some(generated) = &self.token {
+                let explicit = self.token_given.then_some(generated.as_str());
+                token = Some(persist::token(directory, explicit, generated)?);
+            }
+            if self.tls {
+                key_material = Some(persist::key_material(directory)?);
+            }
+        } else {
+            lifecycle::bootstrap(&mut store.lock());
+        }
+        rbac::bootstrap(&mut store.lock());
         let app = Arc::new(server::App {
             store,
-            token: self.token.clone(),
+            token: token.clone(),
             server_address: address.to_string(),
             max_body_bytes: self.max_body_bytes,
             bookmark_interval: self.bookmark_interval,
@@ -176,14 +239,21 @@ impl DevCluster {
             stopping: stopping.clone(),
         });
         let collector = tokio::spawn(lifecycle::run_collector(app.clone()));
+        let simulator = self
+            .simulate_workloads
+            .then(|| tokio::spawn(simulator::run(app.clone())));
         let (stop, stopped) = oneshot::channel::<()>();
+        let app_handle = app.clone();
         let router = server::router(app);
         let shutdown = async {
             let _ = stopped.await;
         };
         let (server, certificate_authority) =
             if self.tls {
-                let certificates = tls::generate(address.ip())?;
+                let certificates = match &key_material {
+                    Some(material) => tls::generate_from(address.ip(), material)?,
+                    None => tls::generate(address.ip())?,
+                };
                 let listener = tls::TlsListener::new(listener, certificates.server_config)
                     .map_err(|source| Error::Bind {
                         address: self.listen,
@@ -211,7 +281,9 @@ impl DevCluster {
             };
         Ok(RunningCluster {
             address,
-            token: self.token,
+            token,
+            simulator,
+            app: AppHandle(app_handle),
             stopping,
             certificate_authority,
             stop: Some(stop),
@@ -228,15 +300,36 @@ impl DevClusterBuilder {
         self
     }
 
-    /// The bearer token clients must send.
+    /// The bearer token clients must send. With a data directory it replaces the stored one.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.cluster.token = Some(token.into());
+        self.cluster.token_given = true;
         self
     }
 
     /// Accepts requests without a token (only sensible on loopback).
     pub fn without_authentication(mut self) -> Self {
         self.cluster.token = None;
+        self.cluster.token_given = true;
+        self
+    }
+
+    /// Keeps the cluster's state in `directory` so it survives restarts: every object
+    /// (custom resources and their definitions included), the resourceVersion counter, the
+    /// recent change history watches resume from, and the CA, serving key and bearer token a
+    /// kubeconfig depends on (the token unless [`DevClusterBuilder::token`] gives another).
+    /// Each acknowledged write is on disk first. Without it, state lives in memory only.
+    pub fn data_dir(mut self, directory: impl Into<PathBuf>) -> Self {
+        self.cluster.data_dir = Some(directory.into());
+        self
+    }
+
+    /// Turns the workload simulator on (the default) or off. It writes the status that
+    /// kube-controller-manager would to Deployments, ReplicaSets, StatefulSets, DaemonSets,
+    /// Jobs, Namespaces and PersistentVolumeClaims, so rollouts finish and health checks pass;
+    /// see [`NEVER_READY_ANNOTATION`] to keep one object from becoming ready.
+    pub fn simulate_workloads(mut self, enabled: bool) -> Self {
+        self.cluster.simulate_workloads = enabled;
         self
     }
 
@@ -281,6 +374,17 @@ pub struct RunningCluster {
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     collector: JoinHandle<()>,
+    simulator: Option<JoinHandle<()>>,
+    app: AppHandle,
+}
+
+/// The server state, held so shutdown can close the data directory.
+struct AppHandle(Arc<server::App>);
+
+impl std::fmt::Debug for AppHandle {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("App")
+    }
 }
 
 impl RunningCluster {
@@ -335,6 +439,9 @@ impl RunningCluster {
         }
         self.stopping.cancel();
         self.collector.abort();
+        if let Some(simulator) = &self.simulator {
+            simulator.abort();
+        }
         // Watches end on `stopping`; anything else still open is cut after a moment.
         let server = &mut self.server;
         if tokio::time::timeout(Duration::from_secs(2), &mut *server)
@@ -343,6 +450,8 @@ impl RunningCluster {
         {
             server.abort();
         }
+        // Nothing is served any more: release the data directory for the next server.
+        self.app.0.store.lock().close_journal();
     }
 }
 
@@ -351,6 +460,10 @@ impl Drop for RunningCluster {
         self.stopping.cancel();
         self.server.abort();
         self.collector.abort();
+        if let Some(simulator) = &self.simulator {
+            simulator.abort();
+        }
+        self.app.0.store.lock().close_journal();
     }
 }
 

@@ -3,8 +3,8 @@
 //! kubectl's client-side apply relies on (containers by name, ports, env, volumes, ...) and the
 //! `$patch`, `$retainKeys`, `$setElementOrder` and `$deleteFromPrimitiveList` directives; it is
 //! not schema-driven, so lists it does not know are replaced, like atomic lists.
-//! Server-side apply (`application/apply-patch+yaml`) is handled by the caller as a merge on the
-//! existing object; field ownership is not tracked.
+//! Server-side apply (`application/apply-patch+yaml`) is not a patch format here: the caller
+//! hands it to `ssa`, which merges by schema and tracks field ownership.
 
 use serde_json::{Map, Value};
 

@@ -156,6 +156,10 @@ fn message_fields(name: &str) -> Option<&'static str> {
         }
         "Subject" => "1 kind s; 2 apiGroup s; 3 name s; 4 namespace s",
         "RoleRef" => "1 apiGroup s; 2 kind s; 3 name s",
+        "DeleteOptions" => {
+            "1 gracePeriodSeconds l?; 2 preconditions @Preconditions; 3 orphanDependents b?; 4 propagationPolicy s?; 5 dryRun *s; 6 ignoreStoreReadErrorWithClusterBreakingPotential b?"
+        }
+        "Preconditions" => "1 uid s?; 2 resourceVersion s?",
         _ => return None,
     })
 }
@@ -183,6 +187,9 @@ fn root_message(api_version: &str, kind: &str) -> Option<&'static str> {
         ("rbac.authorization.k8s.io/v1", "ClusterRole") => "ClusterRole",
         ("rbac.authorization.k8s.io/v1", "RoleBinding") => "RoleBinding",
         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => "ClusterRoleBinding",
+        // client-go's typed clients (Helm's release storage among them) send the body of every
+        // DELETE as protobuf, in the group version of the resource being deleted.
+        (_, "DeleteOptions") => "DeleteOptions",
         _ => return None,
     })
 }

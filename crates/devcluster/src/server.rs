@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::discovery;
 use crate::handlers;
 use crate::openapi;
+use crate::rbac;
 use crate::status::ApiError;
 use crate::store::Store;
 use crate::table::IncludeObject;
@@ -299,12 +300,45 @@ fn authorized(app: &App, headers: &HeaderMap) -> bool {
             == 0
 }
 
+/// What the authorizer sees of a routed request.
+fn request_attributes(
+    route: &Route,
+    method: &Method,
+    path: &str,
+    query: &Query,
+) -> rbac::Attributes {
+    match route {
+        Route::Resource(resource) => rbac::Attributes::resource(
+            method,
+            resource.legacy_watch || query.flag("watch"),
+            path,
+            &resource.group,
+            &resource.plural,
+            resource.subresource.as_deref(),
+            resource.namespace.as_deref(),
+            resource.name.as_deref(),
+        ),
+        _ => rbac::Attributes::non_resource(method, path),
+    }
+}
+
 /// The single entry point: every request comes through here.
 pub(crate) async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let route = route(parts.uri.path());
     if !is_public(&route) && !authorized(&app, &parts.headers) {
         return ApiError::unauthorized().into_response();
+    }
+    let user = match rbac::UserInfo::from_headers(&parts.headers) {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+    if !is_public(&route) && !user.admin {
+        let query = Query::parse(parts.uri.query());
+        let attributes = request_attributes(&route, &parts.method, parts.uri.path(), &query);
+        if !rbac::allows(&app.store.lock(), &user, &attributes) {
+            return rbac::forbidden(&user, &attributes).into_response();
+        }
     }
     let declared_length = header_text(&parts.headers, header::CONTENT_LENGTH)
         .parse::<usize>()
@@ -317,7 +351,16 @@ pub(crate) async fn dispatch(State(app): State<Arc<App>>, request: Request) -> R
         Err(_) => return ApiError::too_large(app.max_body_bytes).into_response(),
     };
     let query = Query::parse(parts.uri.query());
-    let result = answer(&app, route, &parts.method, &parts.headers, query, body).await;
+    let result = answer(
+        &app,
+        route,
+        &parts.method,
+        &parts.headers,
+        query,
+        body,
+        &user,
+    )
+    .await;
     let response = match result {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -333,6 +376,7 @@ async fn answer(
     headers: &HeaderMap,
     query: Query,
     body: Bytes,
+    user: &rbac::UserInfo,
 ) -> Result<Response, ApiError> {
     let reading = *method == Method::GET || *method == Method::HEAD;
     let discovery_only = |value: Value| -> Result<Response, ApiError> {
@@ -393,7 +437,7 @@ async fn answer(
             discovery_only(document.as_ref().clone())
         }
         Route::Resource(path) => {
-            handlers::handle(app.clone(), path, method, headers, query, body).await
+            handlers::handle(app.clone(), path, method, headers, query, body, user).await
         }
         Route::Unknown => Err(ApiError::unknown_resource()),
     }

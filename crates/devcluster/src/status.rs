@@ -207,7 +207,6 @@ impl ApiError {
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         });
         let mut details = serde_json::Map::new();
         let Details {
@@ -234,9 +233,11 @@ impl ApiError {
                 .collect();
             details.insert("causes".into(), Value::Array(causes));
         }
+        // Field order as Go's encoder writes metav1.Status: details before code.
         if !details.is_empty() {
             status["details"] = Value::Object(details);
         }
+        status["code"] = json!(self.code);
         status
     }
 }

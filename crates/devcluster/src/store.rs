@@ -1,7 +1,9 @@
 //! Storage: one ordered map of JSON objects, one global resourceVersion counter and a bounded
 //! log of changes that watches replay from. Everything sits behind one mutex that is never held
 //! across an `.await`, so every request sees a consistent snapshot and resourceVersions are
-//! handed out in exactly the order changes become visible to watchers.
+//! handed out in exactly the order changes become visible to watchers. With a data directory,
+//! each change is also appended to the write-ahead log (`persist`) under that lock, before any
+//! watcher or response sees it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,10 +11,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 
+use crate::persist::{Journal, Loaded, PERSISTED_HISTORY};
 use crate::registry::Registry;
 
 /// Where an object lives: its storage identity, independent of the API version it is read in.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) struct ObjectKey {
     /// API group.
     pub(crate) group: String,
@@ -77,6 +82,8 @@ pub(crate) struct Inner {
     /// Every change with a resourceVersion above this is in the log.
     log_floor: u64,
     sender: broadcast::Sender<Arc<Change>>,
+    /// The write-ahead log, when a data directory is configured.
+    journal: Option<Journal>,
     /// The served resources; CRDs change it, so it shares the lock with the objects.
     pub(crate) registry: Registry,
 }
@@ -103,6 +110,7 @@ impl Store {
                 log_capacity: log_capacity.max(1),
                 log_floor: 0,
                 sender,
+                journal: None,
                 registry: Registry::default(),
             }),
             collector_wakeup: Notify::new(),
@@ -262,8 +270,92 @@ impl Inner {
             self.log_floor = dropped.resource_version;
         }
         self.log.push_back(change.clone());
+        // On disk before any watcher (or the writer's response) can see it.
+        self.journal_append(&change);
         // Nobody listening is fine: watchers subscribe before reading the log.
         let _ = self.sender.send(change);
+    }
+
+    /// Logs a change to the data directory, compacting the log when it has grown. A failing
+    /// disk cannot undo the change in memory; it is reported loudly instead.
+    fn journal_append(&mut self, change: &Change) {
+        let Some(mut journal) = self.journal.take() else {
+            return;
+        };
+        if let Err(error) = journal.append(change) {
+            tracing::error!(%error, "the change could not be persisted");
+        }
+        if journal.wants_compaction()
+            && let Err(error) = self.compact_into(&mut journal)
+        {
+            tracing::error!(%error, "compacting the data directory failed");
+        }
+        self.journal = Some(journal);
+    }
+
+    fn compact_into(&self, journal: &mut Journal) -> Result<(), crate::persist::DataDirError> {
+        let skip = self.log.len().saturating_sub(PERSISTED_HISTORY);
+        let log_floor = match skip {
+            0 => self.log_floor,
+            _ => self.log[skip - 1].resource_version,
+        };
+        journal.compact(
+            self.resource_version,
+            log_floor,
+            self.objects.iter(),
+            self.log.iter().skip(skip).map(AsRef::as_ref),
+        )
+    }
+
+    /// Stops logging to the data directory (at shutdown), releasing it for the next server;
+    /// anything still written afterwards stays in memory.
+    pub(crate) fn close_journal(&mut self) {
+        self.journal = None;
+    }
+
+    /// Replaces the (empty) state with what a data directory held, then keeps logging to it.
+    /// The state is compacted into a fresh snapshot right away, which also clears out any
+    /// damaged log tail for good.
+    pub(crate) fn restore(
+        &mut self,
+        loaded: Loaded,
+        mut journal: Journal,
+    ) -> Result<(), crate::persist::DataDirError> {
+        self.resource_version = loaded.resource_version;
+        self.log_floor = loaded.log_floor;
+        for (key, object) in loaded.objects {
+            self.index(&key, Some(&object));
+            self.objects.insert(key, object);
+        }
+        let skip = loaded.changes.len().saturating_sub(self.log_capacity);
+        // `previous` feeds selector transitions; rebuild it from the history itself.
+        let mut latest: HashMap<ObjectKey, Value> = HashMap::new();
+        for (index, stored) in loaded.changes.into_iter().enumerate() {
+            let event_type: EventType = stored.event_type.into();
+            let previous = match event_type {
+                EventType::Modified => latest.get(&stored.key).cloned(),
+                EventType::Added | EventType::Deleted => None,
+            };
+            if event_type == EventType::Deleted {
+                latest.remove(&stored.key);
+            } else {
+                latest.insert(stored.key.clone(), stored.object.clone());
+            }
+            if index < skip {
+                self.log_floor = self.log_floor.max(stored.resource_version);
+                continue;
+            }
+            self.log.push_back(Arc::new(Change {
+                resource_version: stored.resource_version,
+                event_type,
+                key: stored.key,
+                object: stored.object,
+                previous,
+            }));
+        }
+        self.compact_into(&mut journal)?;
+        self.journal = Some(journal);
+        Ok(())
     }
 
     /// Changes after `resource_version` still in the log, oldest first.

@@ -1,8 +1,9 @@
 //! HTTPS with a throwaway certificate authority. client-go only loads a kubeconfig user's
 //! credentials when the server URL is `https` (`IsConfigTransportTLS`), so over plain HTTP
 //! kubectl and Helm would never send the bearer token. Each server start generates a CA and a
-//! serving certificate for the loopback names; the CA goes into the kubeconfig as
-//! `certificate-authority-data`, so clients verify the server normally.
+//! serving certificate for the loopback names (with a data directory, the CA and serving key
+//! are generated once and kept, and only the certificate is issued anew); the CA goes into the
+//! kubeconfig as `certificate-authority-data`, so clients verify the server normally.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub enum TlsError {
     /// rustls rejected the configuration.
     #[error("configuring TLS: {0}")]
     Configure(#[from] rustls::Error),
+    /// A stored certificate could not be read.
+    #[error("reading the stored CA certificate: {0}")]
+    Stored(String),
 }
 
 /// A CA certificate (for clients) and the server configuration signed by it.
@@ -37,8 +41,18 @@ pub(crate) struct Certificates {
     pub(crate) server_config: Arc<rustls::ServerConfig>,
 }
 
-/// Generates a CA and a serving certificate valid for localhost, the loopback addresses and `ip`.
-pub(crate) fn generate(ip: IpAddr) -> Result<Certificates, TlsError> {
+/// The long-lived key material behind the certificates: the CA (certificate and key) and the
+/// serving key. Kept in a data directory so kubeconfigs stay valid across restarts.
+pub(crate) struct KeyMaterial {
+    /// The CA certificate, PEM encoded.
+    pub(crate) authority_certificate_pem: String,
+    /// The CA's private key, PEM encoded.
+    pub(crate) authority_key_pem: String,
+    /// The serving certificate's private key, PEM encoded.
+    pub(crate) serving_key_pem: String,
+}
+
+fn authority_params() -> Result<CertificateParams, TlsError> {
     let mut authority = CertificateParams::new(Vec::<String>::new())?;
     authority.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     authority
@@ -49,9 +63,39 @@ pub(crate) fn generate(ip: IpAddr) -> Result<Certificates, TlsError> {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
+    Ok(authority)
+}
+
+/// Generates a fresh CA and serving key.
+pub(crate) fn new_key_material() -> Result<KeyMaterial, TlsError> {
     let authority_key = KeyPair::generate()?;
-    let authority_certificate = authority.self_signed(&authority_key)?;
-    let issuer = Issuer::new(authority, authority_key);
+    let authority_certificate = authority_params()?.self_signed(&authority_key)?;
+    Ok(KeyMaterial {
+        authority_certificate_pem: authority_certificate.pem(),
+        authority_key_pem: authority_key.serialize_pem(),
+        serving_key_pem: KeyPair::generate()?.serialize_pem(),
+    })
+}
+
+/// Generates a CA and a serving certificate valid for localhost, the loopback addresses and `ip`.
+pub(crate) fn generate(ip: IpAddr) -> Result<Certificates, TlsError> {
+    generate_from(ip, &new_key_material()?)
+}
+
+/// Issues a serving certificate valid for localhost, the loopback addresses and `ip`, signed by
+/// the CA in `material` and using its serving key. The certificate itself is issued anew on
+/// every start (the listen address may change); clients trust the CA, which stays.
+pub(crate) fn generate_from(ip: IpAddr, material: &KeyMaterial) -> Result<Certificates, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    // Same distinguished name and key as the stored CA certificate, so what it signs chains
+    // to that certificate.
+    let issuer = Issuer::new(
+        authority_params()?,
+        KeyPair::from_pem(&material.authority_key_pem)?,
+    );
+    let authority_der =
+        CertificateDer::from_pem_slice(material.authority_certificate_pem.as_bytes())
+            .map_err(|error| TlsError::Stored(error.to_string()))?;
 
     let mut names = vec![
         "localhost".to_string(),
@@ -70,12 +114,12 @@ pub(crate) fn generate(ip: IpAddr) -> Result<Certificates, TlsError> {
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
     ];
-    let serving_key = KeyPair::generate()?;
+    let serving_key = KeyPair::from_pem(&material.serving_key_pem)?;
     let serving_certificate = serving.signed_by(&serving_key, &issuer)?;
 
     let chain = vec![
         CertificateDer::from(serving_certificate.der().to_vec()),
-        CertificateDer::from(authority_certificate.der().to_vec()),
+        authority_der,
     ];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(serving_key.serialize_der()));
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -86,7 +130,7 @@ pub(crate) fn generate(ip: IpAddr) -> Result<Certificates, TlsError> {
     .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Certificates {
-        authority_pem: authority_certificate.pem(),
+        authority_pem: material.authority_certificate_pem.clone(),
         server_config: Arc::new(config),
     })
 }

@@ -15,6 +15,7 @@ use crate::object::{
 use crate::patch::{self, PatchType};
 use crate::schema;
 use crate::server::{Query, Reply};
+use crate::ssa;
 use crate::status::{ApiError, cause};
 use crate::store::{EventType, Inner, ObjectKey};
 use crate::table::json_path;
@@ -43,6 +44,17 @@ pub(crate) struct WriteContext<'a> {
     pub(crate) field_validation: FieldValidation,
     /// `fieldManager`.
     pub(crate) field_manager: Option<String>,
+    /// The manager recorded for non-apply writes without `fieldManager`: the User-Agent's
+    /// product name, as kube-apiserver derives it.
+    pub(crate) default_manager: String,
+    /// `force=true` (applies take over conflicting fields).
+    pub(crate) force: bool,
+    /// managedFields an apply already computed for the object being written.
+    pub(crate) applied_managed_fields: Option<Value>,
+    /// The subresource written, for ownership records.
+    pub(crate) subresource: Option<String>,
+    /// Why the requester may not create, when an apply would create the object.
+    pub(crate) create_denied: Option<ApiError>,
     /// The time of the request.
     pub(crate) now: jiff::Timestamp,
     /// Warnings for the response.
@@ -81,6 +93,11 @@ impl<'a> WriteContext<'a> {
             dry_run,
             field_validation,
             field_manager: query.get("fieldManager").map(str::to_string),
+            default_manager: "unknown".to_string(),
+            force: query.flag("force"),
+            applied_managed_fields: None,
+            subresource: None,
+            create_denied: None,
             now: jiff::Timestamp::now(),
             warnings: Vec::new(),
         })
@@ -98,6 +115,51 @@ impl<'a> WriteContext<'a> {
         let mut reply = Reply::json(code, body);
         reply.warnings = self.warnings;
         reply
+    }
+
+    /// Takes the default manager name from a User-Agent header (`kubectl/v1.32 ...` → `kubectl`).
+    pub(crate) fn with_user_agent(mut self, user_agent: &str) -> Self {
+        let product = user_agent.split('/').next().unwrap_or("").trim();
+        if !product.is_empty() {
+            self.default_manager = product.chars().take(128).collect();
+        }
+        self
+    }
+
+    fn manager(&self) -> String {
+        self.field_manager
+            .clone()
+            .unwrap_or_else(|| self.default_manager.clone())
+    }
+
+    /// Sets the object's managedFields: the ones an apply computed, or this write recorded as
+    /// an `Update` by its manager.
+    fn track_ownership(
+        &mut self,
+        existing: Option<&Value>,
+        object: &mut Value,
+        subresource: Option<&str>,
+    ) {
+        if let Some(managed) = self.applied_managed_fields.take() {
+            if let Some(metadata) = metadata_mut(object) {
+                if managed.as_array().is_some_and(Vec::is_empty) {
+                    metadata.remove("managedFields");
+                } else {
+                    metadata.insert("managedFields".into(), managed);
+                }
+            }
+            return;
+        }
+        let manager = self.manager();
+        let now = timestamp(self.now);
+        let write = ssa::managed::Write {
+            resource: self.resource,
+            manager: &manager,
+            subresource,
+            force: false,
+            now: &now,
+        };
+        ssa::managed::record_update(&write, existing, object);
     }
 
     fn key(&self, name: &str) -> ObjectKey {
@@ -216,10 +278,11 @@ fn apply_schema(
 }
 
 /// Defaults kube-apiserver fills in for built-in kinds that clients rely on seeing.
-fn builtin_defaults(resource: &ResourceType, object: &mut Value) {
+fn builtin_defaults(inner: &Inner, resource: &ResourceType, object: &mut Value) {
     if resource.custom {
         return;
     }
+    crate::simulator::workload_defaults(resource, object);
     match (resource.group.as_str(), resource.kind.as_str()) {
         ("", "Secret")
             if object
@@ -238,7 +301,7 @@ fn builtin_defaults(resource: &ResourceType, object: &mut Value) {
                 if spec.get("type") != Some(&json!("ExternalName")) {
                     let ip = match spec.get("clusterIP") {
                         Some(Value::String(ip)) if !ip.is_empty() => json!(ip),
-                        _ => json!(allocate_cluster_ip()),
+                        _ => json!(crate::simulator::allocate_cluster_ip(inner)),
                     };
                     spec.insert("clusterIP".into(), ip.clone());
                     if spec
@@ -266,16 +329,6 @@ fn builtin_defaults(resource: &ResourceType, object: &mut Value) {
         }
         _ => {}
     }
-}
-
-fn allocate_cluster_ip() -> String {
-    use rand::Rng;
-    let mut random = rand::rng();
-    format!(
-        "10.96.{}.{}",
-        random.random_range(0..=255),
-        random.random_range(1..=254)
-    )
 }
 
 /// The status a kind starts with, since create ignores any status given.
@@ -367,7 +420,7 @@ pub(crate) fn create(
         }
     }
     apply_schema(context, &mut object, None)?;
-    builtin_defaults(resource, &mut object);
+    builtin_defaults(inner, resource, &mut object);
     if is_definition(resource) {
         let causes = crd::validate_definition(&object, &inner.registry);
         if !causes.is_empty() {
@@ -398,6 +451,7 @@ pub(crate) fn create(
         }
     }
     normalize(&mut object, !resource.custom);
+    context.track_ownership(None, &mut object, None);
     check_namespace_exists(inner, context, true)?;
     let key = context.key(&name);
     if inner.get(&key).is_some() {
@@ -548,6 +602,8 @@ fn commit_update(
             metadata.insert("generation".into(), json!(generation + 1));
         }
     }
+    let subresource = context.subresource.clone();
+    context.track_ownership(Some(existing), &mut candidate, subresource.as_deref());
     if without_resource_version(&candidate) == without_resource_version(existing) {
         return Ok((200, existing.clone()));
     }
@@ -682,6 +738,7 @@ pub(crate) fn update(
         )));
     }
     check_namespace_exists(inner, context, false)?;
+    context.subresource = subresource.map(str::to_string);
     let key = context.key(name);
     let existing = inner
         .get(&key)
@@ -724,10 +781,16 @@ pub(crate) fn patch(
     let existing = inner
         .get(&key)
         .map(|existing| crate::handlers::served_view(context.resource, existing));
+    context.subresource = subresource.map(str::to_string);
     let Some(existing) = existing else {
         if patch_type == PatchType::Apply && subresource.is_none() {
-            let object = parse_apply(body)?;
-            let created = create(inner, context, object)?;
+            if let Some(denied) = context.create_denied.take() {
+                return Err(denied);
+            }
+            let mut object = parse_apply(body)?;
+            check_type(context.resource, &mut object)?;
+            let applied = server_side_apply(context, None, &object)?;
+            let created = create(inner, context, applied)?;
             return Ok((201, created));
         }
         return Err(context.not_found(name));
@@ -750,7 +813,13 @@ pub(crate) fn patch(
                     "the name of the object ({applied_name}) does not match the name on the URL ({name})"
                 )));
             }
-            patch::apply_merge_patch(&mut view, &applied);
+            if matches!(subresource, None | Some("status")) {
+                let mut applied = applied;
+                check_type(context.resource, &mut applied)?;
+                view = server_side_apply(context, Some(&existing), &applied)?;
+            } else {
+                patch::apply_merge_patch(&mut view, &applied);
+            }
         }
     }
     if !view.is_object() {
@@ -767,6 +836,32 @@ pub(crate) fn patch(
     let candidate = merge_for_subresource(context, &existing, view, subresource)?;
     let result = commit_update(inner, context, &existing, candidate)?;
     finish_subresource(context, subresource, result)
+}
+
+/// Runs a server-side apply; the managedFields it computes are kept for the commit.
+fn server_side_apply(
+    context: &mut WriteContext<'_>,
+    live: Option<&Value>,
+    config: &Value,
+) -> Result<Value, ApiError> {
+    let manager = context.manager();
+    let now = timestamp(context.now);
+    let write = ssa::managed::Write {
+        resource: context.resource,
+        manager: &manager,
+        subresource: context.subresource.as_deref(),
+        force: context.force,
+        now: &now,
+    };
+    let mut applied = ssa::managed::apply(&write, live, config)?;
+    context.applied_managed_fields = applied
+        .pointer("/metadata/managedFields")
+        .cloned()
+        .or(Some(Value::Array(Vec::new())));
+    if let Some(metadata) = metadata_mut(&mut applied) {
+        metadata.remove("managedFields");
+    }
+    Ok(applied)
 }
 
 fn parse_apply(body: &[u8]) -> Result<Value, ApiError> {
@@ -805,10 +900,14 @@ pub(crate) struct DeleteOptions {
 }
 
 impl DeleteOptions {
-    /// Reads options from the query string and an optional JSON body.
+    /// Reads options from the query string and an optional JSON or protobuf body.
     pub(crate) fn from_request(query: &Query, body: &[u8]) -> Result<Self, ApiError> {
         let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
             json!({})
+        } else if body.starts_with(b"k8s\0") {
+            // client-go's typed clients (Helm's release storage, for one) send protobuf; no JSON
+            // body starts with these bytes, so sniffing is as good as reading Content-Type.
+            crate::protobuf::decode(body)?
         } else {
             serde_json::from_slice(body).map_err(|error| {
                 ApiError::bad_request(format!("error decoding DeleteOptions: {error}"))
@@ -1076,5 +1175,23 @@ mod tests {
         );
         let bad = DeleteOptions::from_request(&Query::parse(Some("propagationPolicy=Later")), b"");
         assert_eq!(bad.map_err(|error| error.code), Err(422));
+    }
+
+    #[test]
+    fn delete_options_are_read_from_the_protobuf_body_client_go_sends() {
+        // Byte for byte what Helm v4's Secret storage sends to delete a release revision.
+        let helm = b"k8s\0\n\x13\n\x02v1\x12\rDeleteOptions\x12\x00\x1a\x00\"\x00";
+        let options = DeleteOptions::from_request(&Query::default(), helm);
+        assert_eq!(options.map(|o| o.propagation), Ok(Propagation::Background));
+        // apps/v1 DeleteOptions{propagationPolicy: Foreground, preconditions: {uid: "u1"}}.
+        let raw = b"\x12\x04\x0a\x02u1\x22\x0aForeground";
+        let mut body = b"k8s\0\n\x18\n\x07apps/v1\x12\rDeleteOptions\x12".to_vec();
+        body.push(raw.len() as u8);
+        body.extend_from_slice(raw);
+        let options = DeleteOptions::from_request(&Query::default(), &body);
+        assert_eq!(
+            options.map(|o| (o.propagation, o.uid)),
+            Ok((Propagation::Foreground, Some("u1".to_string())))
+        );
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     Environment, Options, condition, config_map_yaml, deployment_yaml, inventory_ids,
-    namespace_yaml, service_yaml,
+    namespace_yaml, never_ready_deployment_yaml, service_yaml,
 };
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
@@ -116,6 +116,34 @@ async fn infra_and_apps_become_ready_with_owner_labels_and_inventory() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dependant_follows_its_dependency_to_a_new_revision_without_waiting_for_the_requeue() {
+    // With a 10 minute --requeue-dependency, only the dependency watch can bring apps to the
+    // new revision before the test's deadline.
+    let env = Environment::start_with(Options {
+        requeue_dependency: Some(Duration::from_secs(600)),
+        ..Options::default()
+    })
+    .await;
+    env.publish("repo", "main@sha1:1111", &borrowed(&app_files(1, true)))
+        .await;
+    env.create("infra", spec("./infra", "10m")).await;
+    let mut apps = spec("./apps", "10m");
+    apps["dependsOn"] = json!([{"name": "infra"}]);
+    env.create("apps", apps).await;
+    env.wait_ready("apps", "main@sha1:1111").await;
+
+    env.publish("repo", "main@sha1:2222", &borrowed(&app_files(3, true)))
+        .await;
+    env.wait_ready("infra", "main@sha1:2222").await;
+    env.wait_ready("apps", "main@sha1:2222").await;
+    let deployment = env
+        .read("apps/v1", "Deployment", "dev", "web")
+        .await
+        .unwrap();
+    assert_eq!(deployment["spec"]["replicas"], json!(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_revision_is_applied_within_seconds_and_a_removed_object_is_pruned_then_restored() {
     let env = Environment::start().await;
     env.publish("repo", "main@sha1:1111", &borrowed(&app_files(1, true)))
@@ -213,7 +241,7 @@ async fn a_never_ready_deployment_fails_its_health_check_at_the_timeout() {
         ("ns.yaml".to_string(), namespace_yaml("dev")),
         (
             "deploy.yaml".to_string(),
-            deployment_yaml("dev", "stuck", 1),
+            never_ready_deployment_yaml("dev", "stuck", 1),
         ),
     ];
     env.publish("repo", "main@sha1:1111", &borrowed(&files))
@@ -424,6 +452,7 @@ async fn deleting_a_pruning_kustomization_deletes_its_objects() {
 async fn cross_namespace_sources_are_refused_when_blocked() {
     let env = Environment::start_with(Options {
         no_cross_namespace_refs: true,
+        ..Options::default()
     })
     .await;
     let mut cross = spec("./", "10m");
@@ -601,4 +630,64 @@ async fn a_health_check_expression_that_does_not_parse_stalls_the_kustomization(
     env.create("apps", checked).await;
     let stalled = env.wait_not_ready("apps", "InvalidCELExpression").await;
     assert_eq!(condition(&stalled, "Stalled").unwrap().status, "True");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_account_without_rights_is_refused_until_a_role_binding_grants_them() {
+    use k8s_openapi::api::rbac::v1::RoleBinding;
+    let env = Environment::start().await;
+    let files = vec![(
+        "config.yaml".to_string(),
+        config_map_yaml(&env.namespace, "tenant-config", "one"),
+    )];
+    env.publish("repo", "main@sha1:1111", &borrowed(&files))
+        .await;
+    let mut tenant = spec("./", "10m");
+    tenant["serviceAccountName"] = json!("tenant");
+    env.create("tenant", tenant).await;
+
+    // Applied as system:serviceaccount:<ns>:tenant, which RBAC allows nothing.
+    let refused = env
+        .wait_for("tenant", "refused by RBAC", Duration::from_secs(30), |ks| {
+            condition(ks, "Ready").is_some_and(|ready| {
+                ready.status == "False"
+                    && ready.message.contains(&format!(
+                        "User \"system:serviceaccount:{}:tenant\" cannot",
+                        env.namespace
+                    ))
+            })
+        })
+        .await;
+    assert!(
+        condition(&refused, "Ready")
+            .unwrap()
+            .message
+            .contains("forbidden"),
+        "{:?}",
+        condition(&refused, "Ready")
+    );
+    assert!(
+        env.read("v1", "ConfigMap", &env.namespace, "tenant-config")
+            .await
+            .is_none()
+    );
+
+    // A RoleBinding to the built-in `edit` role in its own namespace is enough.
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "tenant-edit", "namespace": env.namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"kind": "ServiceAccount", "name": "tenant", "namespace": env.namespace}],
+    }))
+    .unwrap();
+    kube::Api::<RoleBinding>::namespaced(env.client.clone(), &env.namespace)
+        .create(&Default::default(), &binding)
+        .await
+        .unwrap();
+    env.request_reconcile("tenant").await;
+    env.wait_ready("tenant", "main@sha1:1111").await;
+    assert!(
+        env.read("v1", "ConfigMap", &env.namespace, "tenant-config")
+            .await
+            .is_some()
+    );
 }

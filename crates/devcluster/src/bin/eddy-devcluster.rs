@@ -26,6 +26,12 @@ struct Flags {
     /// Serve plain HTTP without authentication (client-go sends tokens only over HTTPS).
     #[arg(long)]
     plain_http: bool,
+    /// Keep state (objects, history, CA, serving key, token) in this directory across restarts.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Do not simulate workload status (Deployments and the like then never become ready).
+    #[arg(long)]
+    no_workload_simulator: bool,
 }
 
 #[tokio::main]
@@ -45,6 +51,10 @@ async fn main() -> std::process::ExitCode {
     if flags.plain_http {
         builder = builder.plain_http().without_authentication();
     }
+    if let Some(directory) = flags.data_dir {
+        builder = builder.data_dir(directory);
+    }
+    builder = builder.simulate_workloads(!flags.no_workload_simulator);
     let cluster = match builder.build().serve().await {
         Ok(cluster) => cluster,
         Err(error) => {

@@ -2,6 +2,12 @@
 //! `SetupWithManager`): a new artifact revision of the source it references, and a change to
 //! a ConfigMap or Secret it substitutes from, when that object carries the
 //! `reconcile.fluxcd.io/watch: Enabled` label (`--watch-configs-label-selector`).
+//!
+//! One addition to Flux: a Kustomization depending on another is reconciled as soon as that
+//! dependency becomes Ready at a new revision, instead of only after
+//! `--requeue-dependency`. Flux enqueues both at a new artifact and the dependant then waits out
+//! the requeue interval (30 s by default); here a commit reaches every layer in seconds. The
+//! dependency checks themselves are Flux's, so the order of application is unchanged.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -71,6 +77,7 @@ pub fn add_watches(
             |source| source.artifact().map(|artifact| artifact.revision.clone()),
         );
     }
+    controller = watch_dependencies(controller, client, options, &store);
     if let Some(selector) = &options.configs_label_selector {
         controller = watch_config::<ConfigMap>(
             controller,
@@ -175,6 +182,85 @@ pub fn requests_for_revision(
             !(busy_or_ready && attempted == Some(revision))
         })
         .map(|kustomization| ObjectRef::from_obj(kustomization.as_ref()))
+        .collect()
+}
+
+/// Whether a Kustomization is Ready, and at which applied revision: what its dependants wait
+/// for.
+fn readiness_of(kustomization: &Kustomization) -> (bool, Option<String>) {
+    let status = kustomization.status.as_ref();
+    let conditions = status
+        .and_then(|status| status.conditions.as_deref())
+        .unwrap_or_default();
+    (
+        eddy_runtime::conditions::is_true(conditions, READY),
+        status.and_then(|status| status.last_applied_revision.clone()),
+    )
+}
+
+fn watch_dependencies(
+    controller: Controller<Kustomization>,
+    client: &kube::Client,
+    options: &WatchOptions,
+    store: &Store<Kustomization>,
+) -> Controller<Kustomization> {
+    let dependencies = watcher(
+        api::<Kustomization>(client, options.namespace.as_deref()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .applied_objects()
+    .predicate_filter(
+        |kustomization: &Kustomization| {
+            let mut hasher = DefaultHasher::new();
+            readiness_of(kustomization).hash(&mut hasher);
+            Some(hasher.finish())
+        },
+        PredicateConfig::default(),
+    );
+    let store = store.clone();
+    controller.watches_stream(dependencies, move |dependency: Kustomization| {
+        let (ready, revision) = readiness_of(&dependency);
+        if !ready {
+            return Vec::new();
+        }
+        let namespace = dependency.metadata.namespace.clone().unwrap_or_default();
+        let name = dependency.metadata.name.clone().unwrap_or_default();
+        requests_for_ready_dependency(&store, &namespace, &name, revision.as_deref())
+    })
+}
+
+/// The Kustomizations depending on the Kustomization `namespace/name`, which just became Ready
+/// at `revision`, except those Ready at that revision already. One that is reconciling right
+/// now is reconciled once more afterwards, which closes the race with its dependency check.
+pub fn requests_for_ready_dependency(
+    store: &Store<Kustomization>,
+    namespace: &str,
+    name: &str,
+    revision: Option<&str>,
+) -> Vec<ObjectRef<Kustomization>> {
+    store
+        .state()
+        .iter()
+        .filter(|dependant| {
+            let own_namespace = dependant.metadata.namespace.as_deref().unwrap_or_default();
+            dependant.spec.depends_on.iter().flatten().any(|reference| {
+                reference.name == name
+                    && reference.namespace.as_deref().unwrap_or(own_namespace) == namespace
+            })
+        })
+        .filter(|dependant| {
+            // Already Ready at that revision: nothing to catch up with.
+            let status = dependant.status.as_ref();
+            let conditions = status
+                .and_then(|status| status.conditions.as_deref())
+                .unwrap_or_default();
+            let attempted = status.and_then(|status| status.last_attempted_revision.as_deref());
+            !(eddy_runtime::conditions::is_true(conditions, READY)
+                && attempted.is_some()
+                && attempted == revision)
+        })
+        .map(|dependant| ObjectRef::from_obj(dependant.as_ref()))
         .collect()
 }
 

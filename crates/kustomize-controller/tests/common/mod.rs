@@ -50,6 +50,8 @@ pub struct Environment {
 #[derive(Default)]
 pub struct Options {
     pub no_cross_namespace_refs: bool,
+    /// `--requeue-dependency`; 1 s when unset.
+    pub requeue_dependency: Option<Duration>,
 }
 
 impl Environment {
@@ -83,7 +85,7 @@ impl Environment {
 
         let settings = Settings {
             no_cross_namespace_refs: options.no_cross_namespace_refs,
-            requeue_dependency: Duration::from_secs(1),
+            requeue_dependency: options.requeue_dependency.unwrap_or(Duration::from_secs(1)),
             http_retry: 1,
             health_check_interval: Duration::from_millis(200),
             apply: kustomize_controller::kustomization::ApplySettings {
@@ -465,6 +467,18 @@ pub fn config_map_yaml(namespace: &str, name: &str, value: &str) -> String {
 pub fn service_yaml(namespace: &str, name: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  selector:\n    app: {name}\n  ports:\n  - port: 80\n    targetPort: 8080\n"
+    )
+}
+
+/// A Deployment the dev cluster's workload simulator never makes ready.
+pub fn never_ready_deployment_yaml(namespace: &str, name: &str, replicas: u32) -> String {
+    deployment_yaml(namespace, name, replicas).replacen(
+        "metadata:\n",
+        &format!(
+            "metadata:\n  annotations:\n    {}: \"true\"\n",
+            eddy_devcluster::NEVER_READY_ANNOTATION
+        ),
+        1,
     )
 }
 

@@ -254,6 +254,11 @@ impl FluxConfig {
         self.spec.scope.unwrap_or_default()
     }
 
+    /// `spec.suspend` (false when unset): whether the source and Kustomizations are suspended.
+    pub fn suspend(&self) -> bool {
+        self.spec.suspend.unwrap_or(false)
+    }
+
     /// The source kind in effect (`GitRepository` when unset).
     pub fn source_kind(&self) -> SourceKind {
         self.spec.source_kind.unwrap_or_default()
@@ -290,8 +295,11 @@ impl FluxConfig {
 impl Reconciled for FluxConfig {
     type Status = FluxConfigStatus;
 
+    /// Always false: `spec.suspend` of a FluxConfig is not a pause of the agent but a setting
+    /// it propagates to the source and Kustomizations (and reports as `Suspended`), so the
+    /// harness must keep reconciling it. [`FluxConfig::suspend`] reads the field.
     fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
+        false
     }
 
     /// [`STATUS_RESYNC_INTERVAL`]; the generated objects carry the configured intervals.

@@ -27,6 +27,83 @@ pub fn protected_parameters_secret_name(config: &str) -> String {
     format!("{config}{PROTECTED_PARAMETERS_SUFFIX}")
 }
 
+/// Suffix of the Secret flux-config-agent writes with the source's credentials in Flux's
+/// format (built from the protected parameters, or a generated SSH key pair).
+pub const AUTH_SECRET_SUFFIX: &str = "-auth";
+
+/// The name of the managed credentials Secret: `<config>-auth`.
+pub fn auth_secret_name(config: &str) -> String {
+    format!("{config}{AUTH_SECRET_SUFFIX}")
+}
+
+/// The ServiceAccount generated Kustomizations impersonate under multi-tenancy (Azure's
+/// `multiTenancy.enforce=true`).
+pub const FLUX_APPLIER_SERVICE_ACCOUNT: &str = "flux-applier";
+
+/// The ClusterRole `flux-applier` is bound to (cluster-wide for `scope: cluster`, in the
+/// configuration namespace for `scope: namespace`).
+pub const FLUX_APPLIER_CLUSTER_ROLE: &str = "cluster-admin";
+
+/// The ClusterRoleBinding of a namespace's `flux-applier` (`scope: cluster`):
+/// `flux-applier-<namespace>`, one per namespace since ClusterRoleBindings are cluster-wide.
+pub fn flux_applier_cluster_role_binding_name(namespace: &str) -> String {
+    format!("{FLUX_APPLIER_SERVICE_ACCOUNT}-{namespace}")
+}
+
+/// HelmReleases annotated `clusterconfig.azure.com/use-managed-source: "true"` get the
+/// configuration's GitRepository as chart source, through a patch on every generated
+/// Kustomization (Azure's managed-source feature).
+pub const USE_MANAGED_SOURCE_ANNOTATION: &str = "clusterconfig.azure.com/use-managed-source";
+
+/// Condition reason of a FluxConfig whose spec cannot be turned into Flux objects (Azure's
+/// `ValidationFailed`).
+pub const VALIDATION_FAILED_REASON: &str = "ValidationFailed";
+
+/// Keys of the credentials Secret a Flux source reads (source-controller's contract).
+pub mod flux_secret_keys {
+    /// HTTPS basic auth user.
+    pub const USERNAME: &str = "username";
+    /// HTTPS basic auth password or token.
+    pub const PASSWORD: &str = "password";
+    /// SSH private key (PEM or OpenSSH).
+    pub const IDENTITY: &str = "identity";
+    /// SSH public key.
+    pub const IDENTITY_PUB: &str = "identity.pub";
+    /// SSH known hosts.
+    pub const KNOWN_HOSTS: &str = "known_hosts";
+    /// CA certificate (PEM).
+    pub const CA_CERT: &str = "ca.crt";
+    /// Bucket access key id.
+    pub const ACCESS_KEY: &str = "accesskey";
+    /// Bucket secret key.
+    pub const SECRET_KEY: &str = "secretkey";
+    /// Azure Blob account key.
+    pub const ACCOUNT_KEY: &str = "accountKey";
+    /// Azure Blob SAS token.
+    pub const SAS_KEY: &str = "sasKey";
+    /// Azure service principal client id.
+    pub const CLIENT_ID: &str = "clientId";
+    /// Azure service principal tenant id.
+    pub const TENANT_ID: &str = "tenantId";
+    /// Azure service principal client secret.
+    pub const CLIENT_SECRET: &str = "clientSecret";
+}
+
+/// Azure's `sourceSyncedCommitId` from a Flux artifact revision: `main@sha1:<sha>` becomes
+/// `main/<sha>`; a revision without a reference name (`sha1:<sha>`) becomes `<sha>`.
+pub fn source_synced_commit_id(revision: &str) -> String {
+    let (reference, digest) = match revision.rsplit_once('@') {
+        Some((reference, digest)) => (reference, digest),
+        None => ("", revision),
+    };
+    let sha = digest.split_once(':').map_or(digest, |(_, hex)| hex);
+    if reference.is_empty() {
+        sha.to_string()
+    } else {
+        format!("{reference}/{sha}")
+    }
+}
+
 /// A configuration name and kustomization key too long to combine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NameTooLong {
@@ -79,6 +156,17 @@ impl std::error::Error for NegativeSeconds {}
 pub fn seconds_to_flux_duration(seconds: i64) -> Result<String, NegativeSeconds> {
     let seconds = u64::try_from(seconds).map_err(|_| NegativeSeconds(seconds))?;
     Ok(format_duration(Duration::from_secs(seconds)))
+}
+
+/// Converts ARM's `timeoutInSeconds` to a source `timeout`, whose Flux pattern allows no
+/// hours: minutes and seconds only (600 → `10m0s`, 3600 → `60m0s`, 45 → `45s`).
+pub fn seconds_to_flux_timeout(seconds: i64) -> Result<String, NegativeSeconds> {
+    let seconds = u64::try_from(seconds).map_err(|_| NegativeSeconds(seconds))?;
+    Ok(if seconds < 60 {
+        format!("{seconds}s")
+    } else {
+        format!("{}m{}s", seconds / 60, seconds % 60)
+    })
 }
 
 /// Rewrites an scp-like Git address (`git@host:path`) to the `ssh://git@host/path` form Flux
@@ -187,6 +275,22 @@ mod tests {
     }
 
     #[test]
+    fn artifact_revisions_become_azure_commit_ids() {
+        assert_eq!(source_synced_commit_id("main@sha1:abc123"), "main/abc123");
+        assert_eq!(
+            source_synced_commit_id("refs/heads/dev@sha1:abc"),
+            "refs/heads/dev/abc"
+        );
+        assert_eq!(source_synced_commit_id("sha1:abc"), "abc");
+        assert_eq!(source_synced_commit_id("latest@sha256:0f0f"), "latest/0f0f");
+        assert_eq!(auth_secret_name("c"), "c-auth");
+        assert_eq!(
+            flux_applier_cluster_role_binding_name("team-a"),
+            "flux-applier-team-a"
+        );
+    }
+
+    #[test]
     fn combined_names_may_use_at_most_62_characters() {
         let config = "c".repeat(40);
         assert_eq!(check_combined_name_length(&config, &"k".repeat(22)), Ok(()));
@@ -208,6 +312,14 @@ mod tests {
         assert_eq!(seconds_to_flux_duration(45), Ok("45s".to_string()));
         assert_eq!(seconds_to_flux_duration(0), Ok("0s".to_string()));
         assert_eq!(seconds_to_flux_duration(-1), Err(NegativeSeconds(-1)));
+    }
+
+    #[test]
+    fn source_timeouts_never_use_hours() {
+        assert_eq!(seconds_to_flux_timeout(600), Ok("10m0s".to_string()));
+        assert_eq!(seconds_to_flux_timeout(3600), Ok("60m0s".to_string()));
+        assert_eq!(seconds_to_flux_timeout(45), Ok("45s".to_string()));
+        assert_eq!(seconds_to_flux_timeout(-5), Err(NegativeSeconds(-5)));
     }
 
     #[test]
