@@ -53,10 +53,12 @@
 //! too, so an existing kubeconfig keeps working. A log record cut short by a crash was never
 //! acknowledged and is dropped. Without a data directory everything is in memory.
 //!
-//! It is a development tool: one process. Not there yet (issue 4 and later):
-//! server-side apply is approximated as a merge (no managedFields, ownership or conflicts);
-//! RBAC, admission webhooks and aggregated APIs are stored but not enforced or called; no
-//! pods are simulated, and there are no logs, exec or port-forward; the
+//! **Server-side apply** (`ssa`): managedFields, conflicts, field removal and list merging as
+//! kube-apiserver does them. **Authorization** (`rbac`): the bearer token is cluster admin;
+//! impersonated requests are authorized with RBAC and denied with kube-apiserver's 403.
+//!
+//! It is a development tool: one process. Not there: admission webhooks and aggregated APIs
+//! are stored but not called; no pods are simulated, and there are no logs, exec or port-forward; the
 //! OpenAPI documents describe built-in kinds (for `kubectl explain`) but built-in objects are
 //! not validated against them; `/openapi/v2` is not served (kubectl falls back without it).
 //!
