@@ -4,6 +4,8 @@ the render calls (chart loading and value parsing are outside the timer), for co
 with `cargo run --release -p eddy-helm --example bench_corpus`.
 
 Usage: python3 hack/helm-oracle-bench.py [CORPUS_DIR] [PASSES]
+EDDY_BENCH_EXCLUDE works as for bench_corpus: comma-separated id substrings to leave out
+(`^prefix` matches the start of the id); EDDY_BENCH_ONLY keeps only matching cases.
 """
 import json
 import os
@@ -15,6 +17,18 @@ import helm_python as helm
 corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus", "helm")
 passes = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 manifest = json.load(open(os.path.join(corpus, "manifest.json")))
+exclude = [part for part in os.environ.get("EDDY_BENCH_EXCLUDE", "").split(",") if part]
+only = [part for part in os.environ.get("EDDY_BENCH_ONLY", "").split(",") if part]
+
+
+def matches(case_id, parts):
+    return any(case_id.startswith(part[1:]) if part.startswith("^") else part in case_id for part in parts)
+
+
+manifest["cases"] = [
+    case for case in manifest["cases"]
+    if not matches(case["id"], exclude) and (not only or matches(case["id"], only))
+]
 best = None
 for number in range(passes):
     elapsed = 0.0

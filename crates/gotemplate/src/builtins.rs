@@ -15,7 +15,7 @@ fn function(
 
 /// Go's builtin functions.
 pub(crate) fn builtins() -> FunctionMap {
-    let mut map = FunctionMap::new();
+    let mut map = FunctionMap::default();
     map.insert("and".into(), function(|_, _| Ok(Value::Nil)));
     map.insert("or".into(), function(|_, _| Ok(Value::Nil)));
     map.insert(

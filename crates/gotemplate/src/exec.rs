@@ -38,7 +38,7 @@ pub struct State {
     pub(crate) functions: Arc<FunctionMap>,
     pub(crate) depth: usize,
     /// Per-name counters for functions such as Helm's `include` recursion limit.
-    pub counters: HashMap<String, usize>,
+    pub counters: HashMap<String, usize, foldhash::fast::RandomState>,
     /// Bounds on output and loops.
     pub limits: Limits,
     pub(crate) iterations: u64,
@@ -142,7 +142,7 @@ impl State {
 }
 
 impl Frame<'_> {
-    fn error_at(&self, pos: usize, context: &str, message: String) -> Error {
+    fn error_at(&self, pos: usize, context: &dyn std::fmt::Display, message: String) -> Error {
         Error::Execute(format!(
             "template: {}: executing {:?} at <{}>: {}",
             self.tree.location(pos),
@@ -367,7 +367,7 @@ impl Frame<'_> {
     fn variable(&self, pos: usize, name: &str) -> ExecResult<Value> {
         match self.vars.iter().rev().find(|(var, _)| var == name) {
             Some((_, value)) => Ok(value.clone()),
-            None => Err(self.error_at(pos, name, format!("undefined variable: {name}"))),
+            None => Err(self.error_at(pos, &name, format!("undefined variable: {name}"))),
         }
     }
 
@@ -413,7 +413,7 @@ impl Frame<'_> {
                 dot,
                 dot.clone(),
                 *pos,
-                &first.to_string(),
+                first,
                 names,
                 &command.args[1..],
                 final_value,
@@ -424,7 +424,7 @@ impl Frame<'_> {
                     dot,
                     receiver,
                     *pos,
-                    &first.to_string(),
+                    first,
                     names,
                     &command.args[1..],
                     final_value,
@@ -440,15 +440,15 @@ impl Frame<'_> {
                     dot,
                     value,
                     *pos,
-                    &first.to_string(),
+                    first,
                     names,
                     &command.args[1..],
                     final_value,
                 )
             }
             Operand::Identifier { pos, name } => {
-                let context = command.to_string();
-                self.eval_function(dot, *pos, &context, name, &command.args[1..], final_value)
+                // The error context is formatted only if an error is reported.
+                self.eval_function(dot, *pos, command, name, &command.args[1..], final_value)
             }
             Operand::Pipe { pipe, .. } => {
                 self.not_a_function(command, &final_value)?;
@@ -471,25 +471,19 @@ impl Frame<'_> {
             Operand::Bool { value, .. } => Ok(Value::Bool(*value)),
             Operand::Number { value, .. } => Ok(value.clone()),
             Operand::String { value, .. } => Ok(Value::from(value.as_str())),
-            Operand::Field { pos, names } => self.eval_field_chain(
-                dot,
-                dot.clone(),
-                *pos,
-                &operand.to_string(),
-                names,
-                &[],
-                None,
-            ),
+            Operand::Field { pos, names } => {
+                self.eval_field_chain(dot, dot.clone(), *pos, operand, names, &[], None)
+            }
             Operand::Variable { pos, name, names } => {
                 let value = self.variable(*pos, name)?;
                 if names.is_empty() {
                     return Ok(value);
                 }
-                self.eval_field_chain(dot, value, *pos, &operand.to_string(), names, &[], None)
+                self.eval_field_chain(dot, value, *pos, operand, names, &[], None)
             }
             Operand::Chain { pos, node, names } => {
                 let receiver = self.eval_arg(dot, node)?;
-                self.eval_field_chain(dot, receiver, *pos, &operand.to_string(), names, &[], None)
+                self.eval_field_chain(dot, receiver, *pos, operand, names, &[], None)
             }
             Operand::Pipe { pipe, .. } => {
                 let mark = self.vars.len();
@@ -509,7 +503,7 @@ impl Frame<'_> {
         dot: &Value,
         receiver: Value,
         pos: usize,
-        context: &str,
+        context: &dyn std::fmt::Display,
         names: &[String],
         args: &[Operand],
         final_value: Option<Value>,
@@ -543,7 +537,7 @@ impl Frame<'_> {
     fn eval_field(
         &self,
         pos: usize,
-        context: &str,
+        context: &dyn std::fmt::Display,
         receiver: &Value,
         name: &str,
         args: Option<Vec<Value>>,
@@ -603,7 +597,7 @@ impl Frame<'_> {
         &mut self,
         dot: &Value,
         pos: usize,
-        context: &str,
+        context: &dyn std::fmt::Display,
         name: &str,
         args: &[Operand],
         final_value: Option<Value>,
@@ -640,7 +634,20 @@ impl Frame<'_> {
             values.push(final_value);
         }
         function(self.state, &values).map_err(|message| {
-            self.error_at(pos, context, format!("error calling {name}: {message}"))
+            // Go checks argument counts and types before the call; those errors are not
+            // "error calling" errors.
+            if is_argument_error(&message) {
+                self.error_at(pos, context, message)
+            } else {
+                self.error_at(pos, context, format!("error calling {name}: {message}"))
+            }
         })
     }
+}
+
+/// Messages of Go's own argument checks (`reflect`-based, before a function runs).
+fn is_argument_error(message: &str) -> bool {
+    message.starts_with("wrong number of args for ")
+        || message.starts_with("wrong type for value; ")
+        || message.starts_with("invalid value; expected ")
 }

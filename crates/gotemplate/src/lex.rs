@@ -29,10 +29,11 @@ pub(crate) enum Kind {
 }
 
 /// One token with its byte offset in the source.
-#[derive(Clone, Debug)]
-pub(crate) struct Token {
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Token<'a> {
     pub(crate) kind: Kind,
-    pub(crate) text: String,
+    /// The token's text, borrowed from the source (tokens are copied freely while parsing).
+    pub(crate) text: &'a str,
     pub(crate) pos: usize,
 }
 
@@ -41,7 +42,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Splits `source` into tokens; an error carries the byte offset and Go's message.
-pub(crate) fn lex(source: &str) -> Result<Vec<Token>, (usize, String)> {
+pub(crate) fn lex(source: &str) -> Result<Vec<Token<'_>>, (usize, String)> {
     let mut lexer = Lexer {
         source,
         bytes: source.as_bytes(),
@@ -56,7 +57,7 @@ struct Lexer<'a> {
     source: &'a str,
     bytes: &'a [u8],
     pos: usize,
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'a>>,
 }
 
 fn is_space(byte: u8) -> bool {
@@ -67,11 +68,25 @@ fn is_alphanumeric(character: char) -> bool {
     character == '_' || character.is_alphanumeric()
 }
 
-impl Lexer<'_> {
+/// The next `{{` at or after `from` (a byte search for `{`, cheaper than a substring
+/// searcher set up for every text chunk).
+fn find_left_delim(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut index = from;
+    while let Some(offset) = bytes.get(index..)?.iter().position(|&byte| byte == b'{') {
+        let at = index + offset;
+        if bytes.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        index = at + 1;
+    }
+    None
+}
+
+impl<'a> Lexer<'a> {
     fn emit(&mut self, kind: Kind, start: usize, end: usize) {
         self.tokens.push(Token {
             kind,
-            text: self.source[start..end].to_string(),
+            text: &self.source[start..end],
             pos: start,
         });
     }
@@ -80,7 +95,7 @@ impl Lexer<'_> {
         let mut trim_next_text = false;
         loop {
             let start = self.pos;
-            let found = self.source[start..].find("{{").map(|offset| start + offset);
+            let found = find_left_delim(self.bytes, start);
             let text_end = found.unwrap_or(self.source.len());
             let mut text_stop = text_end;
             let mut trim_left = false;
@@ -112,7 +127,7 @@ impl Lexer<'_> {
             let Some(delim) = found else {
                 self.tokens.push(Token {
                     kind: Kind::Eof,
-                    text: String::new(),
+                    text: "",
                     pos: self.pos,
                 });
                 return Ok(());
@@ -279,6 +294,14 @@ impl Lexer<'_> {
     }
 
     fn scan_word(&mut self) {
+        // ASCII fast path; fall back to chars for Unicode letters.
+        while let Some(&byte) = self.bytes.get(self.pos) {
+            if byte.is_ascii_alphanumeric() || byte == b'_' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
         while let Some(character) = self.source[self.pos..].chars().next() {
             if !is_alphanumeric(character) {
                 break;

@@ -37,7 +37,8 @@ pub use value::{Map, Object, SharedMap, Value};
 pub type Function = Arc<dyn Fn(&mut State, &[Value]) -> Result<Value, String> + Send + Sync>;
 
 /// Functions by name.
-pub type FunctionMap = HashMap<String, Function>;
+/// Looked up on every call, so hashed with foldhash (fast, randomly seeded).
+pub type FunctionMap = HashMap<String, Function, foldhash::fast::RandomState>;
 
 /// A template failure.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,7 +64,7 @@ impl Template {
         let mut all = builtins::builtins();
         all.extend(functions);
         Template {
-            trees: Arc::new(HashMap::new()),
+            trees: Arc::new(parse::TreeMap::default()),
             functions: Arc::new(all),
         }
     }
@@ -107,7 +108,7 @@ impl Template {
             overlay: None,
             functions: self.functions.clone(),
             depth: 0,
-            counters: HashMap::new(),
+            counters: HashMap::default(),
             limits: Limits::default(),
             iterations: 0,
         }
@@ -119,7 +120,7 @@ mod tests {
     use super::*;
 
     fn render(source: &str, data: Value) -> String {
-        let mut template = Template::new(FunctionMap::new());
+        let mut template = Template::new(FunctionMap::default());
         if let Err(error) = template.parse("t", source) {
             return format!("PARSE: {error}");
         }
@@ -226,7 +227,7 @@ mod tests {
 
     #[test]
     fn enormous_loops_stop_with_an_error_instead_of_running_away() {
-        let mut template = Template::new(FunctionMap::new());
+        let mut template = Template::new(FunctionMap::default());
         assert!(
             template
                 .parse("t", "{{ range 1000000000 }}{{ end }}")
@@ -248,7 +249,7 @@ mod tests {
 
     #[test]
     fn huge_output_stops_with_an_error() {
-        let mut template = Template::new(FunctionMap::new());
+        let mut template = Template::new(FunctionMap::default());
         assert!(
             template
                 .parse("t", "{{ range 100 }}{{ printf \"%0100d\" 1 }}{{ end }}")

@@ -239,7 +239,7 @@ pub(crate) fn parse(
         tokens,
         index: 0,
         is_function,
-        vars: vec!["$".to_string()],
+        vars: vec!["$"],
         defines: Vec::new(),
         source: shared.clone(),
         name: name.to_string(),
@@ -278,21 +278,21 @@ impl ListEnd {
 }
 
 struct Parser<'a> {
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'a>>,
     index: usize,
     is_function: &'a dyn Fn(&str) -> bool,
-    vars: Vec<String>,
+    vars: Vec<&'a str>,
     defines: Vec<Tree>,
     source: Arc<str>,
     name: String,
     range_depth: usize,
 }
 
-impl Parser<'_> {
-    fn next(&mut self) -> Token {
-        let token = self.tokens.get(self.index).cloned().unwrap_or(Token {
+impl<'a> Parser<'a> {
+    fn next(&mut self) -> Token<'a> {
+        let token = self.tokens.get(self.index).copied().unwrap_or(Token {
             kind: Kind::Eof,
-            text: String::new(),
+            text: "",
             pos: self.source.len(),
         });
         if self.index < self.tokens.len() {
@@ -301,15 +301,15 @@ impl Parser<'_> {
         token
     }
 
-    fn peek(&self) -> Token {
-        self.tokens.get(self.index).cloned().unwrap_or(Token {
+    fn peek(&self) -> Token<'a> {
+        self.tokens.get(self.index).copied().unwrap_or(Token {
             kind: Kind::Eof,
-            text: String::new(),
+            text: "",
             pos: self.source.len(),
         })
     }
 
-    fn next_non_space(&mut self) -> Token {
+    fn next_non_space(&mut self) -> Token<'a> {
         loop {
             let token = self.next();
             if token.kind != Kind::Space {
@@ -318,14 +318,14 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Token {
+    fn peek_non_space(&mut self) -> Token<'a> {
         let saved = self.index;
         let token = self.next_non_space();
         self.index = saved;
         token
     }
 
-    fn expect(&mut self, kind: Kind, context: &str) -> ParseResult<Token> {
+    fn expect(&mut self, kind: Kind, context: &str) -> ParseResult<Token<'a>> {
         let token = self.next_non_space();
         if token.kind != kind {
             return Err(unexpected(&token, context));
@@ -340,11 +340,11 @@ impl Parser<'_> {
             let token = self.next();
             match token.kind {
                 Kind::Eof => return Ok((nodes, None)),
-                Kind::Text => nodes.push(Node::Text(token.text)),
+                Kind::Text => nodes.push(Node::Text(token.text.to_string())),
                 Kind::LeftDelim => {
                     let keyword = self.peek_non_space();
                     if keyword.kind == Kind::Keyword {
-                        match keyword.text.as_str() {
+                        match keyword.text {
                             "end" => {
                                 self.next_non_space();
                                 self.expect(Kind::RightDelim, "end")?;
@@ -400,7 +400,7 @@ impl Parser<'_> {
         let token = self.peek_non_space();
         if token.kind == Kind::Keyword {
             self.next_non_space();
-            return match token.text.as_str() {
+            return match token.text {
                 "if" => Ok(Some(Node::If(self.branch("if", token.pos)?))),
                 "range" => {
                     self.range_depth += 1;
@@ -422,7 +422,7 @@ impl Parser<'_> {
                             format!("{{{{{}}}}} outside {{{{range}}}}", token.text),
                         ));
                     }
-                    self.expect(Kind::RightDelim, &token.text)?;
+                    self.expect(Kind::RightDelim, token.text)?;
                     Ok(Some(if token.text == "break" {
                         Node::Break
                     } else {
@@ -530,7 +530,7 @@ impl Parser<'_> {
     }
 
     fn define_body(&mut self, name: String) -> ParseResult<()> {
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (root, end) = self.list()?;
         self.vars = saved_vars;
@@ -577,7 +577,7 @@ impl Parser<'_> {
                             format!("undefined variable \"{}\"", variable.text),
                         ));
                     }
-                    pipe.decl.push(variable.text.clone());
+                    pipe.decl.push(variable.text.to_string());
                     self.vars.push(variable.text);
                 }
                 Kind::Comma if context == "range" => {
@@ -588,8 +588,8 @@ impl Parser<'_> {
                         return Err(unexpected(&operator, "range"));
                     }
                     pipe.is_assign = operator.kind == Kind::Assign;
-                    pipe.decl.push(variable.text.clone());
-                    pipe.decl.push(second.text.clone());
+                    pipe.decl.push(variable.text.to_string());
+                    pipe.decl.push(second.text.to_string());
                     self.vars.push(variable.text);
                     self.vars.push(second.text);
                 }
@@ -722,12 +722,12 @@ impl Parser<'_> {
         let token = self.next();
         Ok(Some(match token.kind {
             Kind::Identifier => {
-                if !(self.is_function)(&token.text) {
+                if !(self.is_function)(token.text) {
                     return Err((token.pos, format!("function {:?} not defined", token.text)));
                 }
                 Operand::Identifier {
                     pos: token.pos,
-                    name: token.text,
+                    name: token.text.to_string(),
                 }
             }
             Kind::Dot => Operand::Dot { pos: token.pos },
@@ -738,7 +738,7 @@ impl Parser<'_> {
                 }
                 Operand::Variable {
                     pos: token.pos,
-                    name: token.text,
+                    name: token.text.to_string(),
                     names: Vec::new(),
                 }
             }
@@ -759,7 +759,7 @@ impl Parser<'_> {
                 })?;
                 Operand::Number {
                     pos: token.pos,
-                    text: token.text,
+                    text: token.text.to_string(),
                     value,
                 }
             }
@@ -768,7 +768,7 @@ impl Parser<'_> {
                     .ok_or_else(|| (token.pos, format!("bad string syntax: {}", token.text)))?;
                 Operand::String {
                     pos: token.pos,
-                    quoted: token.text,
+                    quoted: token.text.to_string(),
                     value,
                 }
             }
@@ -787,7 +787,7 @@ impl Parser<'_> {
     }
 }
 
-fn unexpected(token: &Token, context: &str) -> (usize, String) {
+fn unexpected(token: &Token<'_>, context: &str) -> (usize, String) {
     let shown = match token.kind {
         Kind::Eof => "EOF".to_string(),
         Kind::RightDelim => "\"}}\"".to_string(),
@@ -802,7 +802,7 @@ fn unexpected(token: &Token, context: &str) -> (usize, String) {
 }
 
 /// Unquotes a Go string literal (interpreted or raw).
-pub(crate) fn string_value(token: &Token) -> Option<String> {
+pub(crate) fn string_value(token: &Token<'_>) -> Option<String> {
     match token.kind {
         Kind::RawString => Some(token.text[1..token.text.len() - 1].replace('\r', "")),
         Kind::String => unquote(&token.text[1..token.text.len() - 1]),
@@ -855,7 +855,7 @@ fn unquote(body: &str) -> Option<String> {
 }
 
 /// Go's `idealConstant`: integers stay `int`, anything with `.`/`e` is `float64`.
-fn number_value(token: &Token) -> Option<Value> {
+fn number_value(token: &Token<'_>) -> Option<Value> {
     if token.kind == Kind::Char {
         let body = &token.text[1..token.text.len() - 1];
         let character = if body.starts_with('\\') {
@@ -920,7 +920,7 @@ fn parse_hex_float(body: &str) -> Option<f64> {
 }
 
 /// Index of trees by name, as a Go template set holds them.
-pub(crate) type TreeMap = HashMap<String, Arc<Tree>>;
+pub(crate) type TreeMap = HashMap<String, Arc<Tree>, foldhash::fast::RandomState>;
 
 #[cfg(test)]
 mod tests {

@@ -150,6 +150,11 @@ pub trait Object: Send + Sync {
     fn is_true(&self) -> bool {
         true
     }
+    /// The `reflect.Kind` name `kindOf` prints: most objects are pointers to structs,
+    /// values such as `time.Time` are structs.
+    fn kind_name(&self) -> &'static str {
+        "ptr"
+    }
 }
 
 impl fmt::Debug for Value {
@@ -274,7 +279,7 @@ impl Value {
             Value::String(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
             Value::Map(_) => "map",
-            Value::Object(_) => "ptr",
+            Value::Object(object) => object.kind_name(),
         }
     }
 

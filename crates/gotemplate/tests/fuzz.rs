@@ -101,7 +101,7 @@ fn data() -> Value {
 }
 
 fn run(source: &str) {
-    let mut template = Template::new(FunctionMap::new());
+    let mut template = Template::new(FunctionMap::default());
     if template.parse("fuzz", source).is_err() {
         return;
     }

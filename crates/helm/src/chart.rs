@@ -13,8 +13,11 @@ use crate::Error;
 pub struct ChartFile {
     /// Path relative to the chart root, with `/` separators.
     pub name: String,
-    /// Contents.
-    pub data: Vec<u8>,
+    /// Contents (shared: every render hands them to `.Files` without copying).
+    pub data: std::sync::Arc<[u8]>,
+    /// For templates: the contents as text, decoded once when the chart is loaded
+    /// (invalid UTF-8 replaced, as Go's `string(bytes)` would keep it printable).
+    pub text: Option<std::sync::Arc<str>>,
 }
 
 /// A dependency declared in Chart.yaml (or requirements.yaml).
@@ -112,7 +115,11 @@ fn walk(
         } else {
             let data = std::fs::read(entry.path())
                 .map_err(|error| Error::Chart(format!("{}: {error}", entry.path().display())))?;
-            files.push(ChartFile { name: path, data });
+            files.push(ChartFile {
+                name: path,
+                data: data.into(),
+                text: None,
+            });
         }
     }
     Ok(())
@@ -161,7 +168,8 @@ pub fn load_archive(data: &[u8], origin: &str) -> Result<Chart, Error> {
         }
         files.push(ChartFile {
             name: inner.to_string(),
-            data: contents,
+            data: contents.into(),
+            text: None,
         });
     }
     if files.is_empty() {
@@ -201,9 +209,15 @@ pub fn from_files(files: Vec<ChartFile>, origin: &str) -> Result<Chart, Error> {
                     }
                 };
             }
-            "values.schema.json" => schema = Some(file.data),
+            "values.schema.json" => schema = Some(file.data.to_vec()),
             "Chart.lock" | "requirements.lock" => {}
-            name if name.starts_with("templates/") => templates.push(file),
+            name if name.starts_with("templates/") => {
+                let text = String::from_utf8_lossy(&file.data).into();
+                templates.push(ChartFile {
+                    text: Some(text),
+                    ..file
+                });
+            }
             name if name.starts_with("charts/") => {
                 let rest = &name["charts/".len()..];
                 let (sub, inner) = rest.split_once('/').unwrap_or((rest, ""));
@@ -225,6 +239,7 @@ pub fn from_files(files: Vec<ChartFile>, origin: &str) -> Result<Chart, Error> {
                 entry.1.push(ChartFile {
                     name: inner.to_string(),
                     data: file.data,
+                    text: None,
                 });
             }
             _ => other.push(file),

@@ -49,7 +49,7 @@ impl std::fmt::Debug for LookupHook {
 }
 
 struct Renderable {
-    source: String,
+    source: Arc<str>,
     data: SharedMap,
     base_path: String,
 }
@@ -91,7 +91,7 @@ fn files_object(chart: &Chart) -> Value {
     let files = chart
         .files
         .iter()
-        .map(|file| (file.name.clone(), Arc::from(file.data.clone())))
+        .map(|file| (file.name.clone(), file.data.clone()))
         .collect();
     Value::Object(Arc::new(Files::new(files)))
 }
@@ -141,7 +141,10 @@ fn collect(
         templates.insert(
             format!("{full_path}/{}", file.name),
             Renderable {
-                source: String::from_utf8_lossy(&file.data).to_string(),
+                source: file
+                    .text
+                    .clone()
+                    .unwrap_or_else(|| String::from_utf8_lossy(&file.data).into()),
                 data: data.clone(),
                 base_path: format!("{full_path}/templates"),
             },
@@ -247,9 +250,25 @@ fn render_here(
         let text = state
             .execute_template(key, Value::Map(renderable.data.clone()))
             .map_err(|error| Error::Render(exec_error_message(key, &error.to_string())))?;
-        rendered.insert(key.clone(), text.replace("<no value>", ""));
+        rendered.insert(key.clone(), strip_no_value(text));
     }
     Ok(rendered)
+}
+
+/// Helm removes every `<no value>` from rendered text; most outputs have none, so they
+/// are kept without copying.
+pub(crate) fn strip_no_value(text: String) -> String {
+    const MARKER: &[u8] = b"<no value>";
+    let found = text
+        .as_bytes()
+        .iter()
+        .enumerate()
+        .any(|(index, &byte)| byte == b'<' && text.as_bytes()[index..].starts_with(MARKER));
+    if found {
+        text.replace("<no value>", "")
+    } else {
+        text
+    }
 }
 
 /// Helm's `cleanupParseError`.

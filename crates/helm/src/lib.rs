@@ -23,6 +23,7 @@ pub mod schema;
 pub mod semver;
 mod sha1;
 pub mod time;
+pub mod time_parse;
 pub mod toml;
 pub mod values;
 pub mod yaml;

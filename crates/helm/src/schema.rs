@@ -18,7 +18,10 @@ pub fn validate(schema_text: &str, values: &Value) -> Result<Vec<Violation>, Str
     let schema: serde_json::Value = serde_json::from_str(schema_text)
         .map_err(|error| format!("invalid values.schema.json: {error}"))?;
     let mut violations = Vec::new();
-    let validator = Validator { root: &schema };
+    let validator = Validator {
+        root: &schema,
+        patterns: std::cell::RefCell::default(),
+    };
     validator.check(
         &schema,
         &crate::json::normalize(values),
@@ -31,6 +34,22 @@ pub fn validate(schema_text: &str, values: &Value) -> Result<Vec<Violation>, Str
 
 struct Validator<'a> {
     root: &'a serde_json::Value,
+    /// Patterns compiled so far in this validation (a schema's `pattern` and
+    /// `patternProperties` apply to every value they describe).
+    patterns: std::cell::RefCell<std::collections::HashMap<String, Option<regex::Regex>>>,
+}
+
+impl Validator<'_> {
+    fn regex(&self, pattern: &str) -> Option<regex::Regex> {
+        if let Some(found) = self.patterns.borrow().get(pattern) {
+            return found.clone();
+        }
+        let compiled = regex::Regex::new(pattern).ok();
+        self.patterns
+            .borrow_mut()
+            .insert(pattern.to_string(), compiled.clone());
+        compiled
+    }
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -138,7 +157,14 @@ impl Validator<'_> {
                 return;
             }
         }
-        let as_json = to_json(value);
+        // Converted only when `enum` or `const` needs it: converting every node would
+        // re-encode each subtree once per level.
+        let needs_json = keywords.contains_key("enum") || keywords.contains_key("const");
+        let as_json = if needs_json {
+            to_json(value)
+        } else {
+            serde_json::Value::Null
+        };
         if let Some(serde_json::Value::Array(options)) = keywords.get("enum")
             && !options.iter().any(|option| json_equal(option, &as_json))
         {
@@ -248,7 +274,7 @@ impl Validator<'_> {
                 });
             }
             if let Some(serde_json::Value::String(pattern)) = keywords.get("pattern")
-                && let Ok(compiled) = regex::Regex::new(pattern)
+                && let Some(compiled) = self.regex(pattern)
                 && !compiled.is_match(text)
             {
                 out.push(Violation {
@@ -332,7 +358,7 @@ impl Validator<'_> {
                     patterns
                         .iter()
                         .filter_map(|(pattern, schema)| {
-                            regex::Regex::new(pattern).ok().map(|regex| (regex, schema))
+                            self.regex(pattern).map(|regex| (regex, schema))
                         })
                         .collect()
                 })

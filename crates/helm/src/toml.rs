@@ -137,3 +137,76 @@ pub fn to_toml(value: &Value) -> String {
         other => inline(&other),
     }
 }
+
+/// Helm's `fromToml`: a TOML document as a map (integers as `int64`, dates as
+/// `time.Time`), or `{"Error": message}` when it does not parse. The message is
+/// toml_edit's, not BurntSushi/toml's.
+pub fn from_toml(text: &str) -> Value {
+    match text.parse::<toml_edit::DocumentMut>() {
+        Ok(document) => Value::from(table_to_map(document.as_table())),
+        Err(error) => {
+            let mut map = Map::new();
+            let message = error.to_string();
+            map.insert(
+                "Error".to_string(),
+                Value::from(message.trim_end().to_string()),
+            );
+            Value::from(map)
+        }
+    }
+}
+
+fn table_to_map(table: &toml_edit::Table) -> Map {
+    table
+        .iter()
+        .filter_map(|(key, item)| item_to_value(item).map(|value| (key.to_string(), value)))
+        .collect()
+}
+
+fn item_to_value(item: &toml_edit::Item) -> Option<Value> {
+    Some(match item {
+        toml_edit::Item::None => return None,
+        toml_edit::Item::Value(value) => toml_value(value),
+        toml_edit::Item::Table(table) => Value::from(table_to_map(table)),
+        toml_edit::Item::ArrayOfTables(tables) => Value::from(
+            tables
+                .iter()
+                .map(|table| Value::from(table_to_map(table)))
+                .collect::<Vec<_>>(),
+        ),
+    })
+}
+
+fn toml_value(value: &toml_edit::Value) -> Value {
+    match value {
+        toml_edit::Value::String(text) => Value::from(text.value().as_str()),
+        toml_edit::Value::Integer(number) => Value::Int64(*number.value()),
+        toml_edit::Value::Float(number) => Value::Float(*number.value()),
+        toml_edit::Value::Boolean(flag) => Value::Bool(*flag.value()),
+        toml_edit::Value::Datetime(datetime) => toml_datetime(datetime.value()),
+        toml_edit::Value::Array(items) => {
+            Value::from(items.iter().map(toml_value).collect::<Vec<_>>())
+        }
+        toml_edit::Value::InlineTable(table) => Value::from(
+            table
+                .iter()
+                .map(|(key, value)| (key.to_string(), toml_value(value)))
+                .collect::<Map>(),
+        ),
+    }
+}
+
+/// BurntSushi/toml decodes every date and time kind into a `time.Time`.
+fn toml_datetime(datetime: &toml_edit::Datetime) -> Value {
+    let text = datetime.to_string().replacen(' ', "T", 1);
+    let layout = match (datetime.date, datetime.time, datetime.offset) {
+        (Some(_), Some(_), Some(_)) => "2006-01-02T15:04:05.999999999Z07:00",
+        (Some(_), Some(_), None) => "2006-01-02T15:04:05.999999999",
+        (Some(_), None, _) => "2006-01-02",
+        _ => "15:04:05.999999999",
+    };
+    match crate::time_parse::parse_local(layout, &text) {
+        Ok(time) => Value::Object(std::sync::Arc::new(time)),
+        Err(_) => Value::from(text),
+    }
+}

@@ -169,8 +169,9 @@ pub(crate) fn register_all(map: &mut FunctionMap) {
         expect_count(args, "typeIsLike", 2)?;
         let wanted = strval(&args[0]);
         let actual = args[1].type_name();
+        // Sprig: the target matches the type or the type is a pointer to it.
         Ok(Value::Bool(
-            wanted == actual || wanted == format!("*{actual}"),
+            wanted == actual || format!("*{wanted}") == actual,
         ))
     });
     register(map, "kindIs", |_, args| {

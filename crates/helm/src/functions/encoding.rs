@@ -197,43 +197,6 @@ pub(crate) fn register_all(map: &mut FunctionMap) {
             strval(&arg(args, 0, "isAbs", 1)?).starts_with('/'),
         ))
     });
-    register(map, "getHostByName", |_, _| Ok(Value::from("")));
-    register(map, "now", |_, _| {
-        Ok(Value::Object(Arc::new(crate::time::Time::now())))
-    });
-    register(map, "unixEpoch", |_, args| {
-        let time = crate::time::Time::from_value(&arg(args, 0, "unixEpoch", 1)?);
-        Ok(Value::from(time.seconds.to_string()))
-    });
-    register(map, "date", |_, args| {
-        expect_count(args, "date", 2)?;
-        Ok(Value::from(
-            crate::time::Time::from_value(&args[1]).format(&strval(&args[0])),
-        ))
-    });
-    register(map, "dateInZone", |_, args| {
-        expect_count(args, "dateInZone", 3)?;
-        Ok(Value::from(
-            crate::time::Time::from_value(&args[1]).format(&strval(&args[0])),
-        ))
-    });
-    register(map, "date_in_zone", |_, args| {
-        expect_count(args, "date_in_zone", 3)?;
-        Ok(Value::from(
-            crate::time::Time::from_value(&args[1]).format(&strval(&args[0])),
-        ))
-    });
-    register(map, "htmlDateInZone", |_, args| {
-        expect_count(args, "htmlDateInZone", 2)?;
-        Ok(Value::from(
-            crate::time::Time::from_value(&args[0]).format("2006-01-02"),
-        ))
-    });
-    register(map, "htmlDate", |_, args| {
-        Ok(Value::from(
-            crate::time::Time::from_value(&arg(args, 0, "htmlDate", 1)?).format("2006-01-02"),
-        ))
-    });
     register(map, "urlParse", |_, args| {
         let value = strval(&arg(args, 0, "urlParse", 1)?);
         Ok(Value::from(parse_url(&value)))

@@ -1,12 +1,15 @@
 //! The function map Helm gives templates: Sprig (minus `env`/`expandenv`) plus Helm's
 //! own `include`, `tpl`, `required`, `toYaml`, `fromYaml`, `lookup`, ...
 
+mod cipher;
 mod collections;
 mod convert;
 mod crypto;
+mod dates;
 mod encoding;
 mod password;
 mod paths;
+mod rsa_keygen;
 mod strings;
 
 use std::sync::Arc;
@@ -62,12 +65,14 @@ pub(crate) fn string_arg(args: &[Value], index: usize) -> Result<String> {
 
 /// Every function a Helm template can call.
 pub fn function_map() -> FunctionMap {
-    let mut map = FunctionMap::new();
+    let mut map = FunctionMap::default();
     strings::register_all(&mut map);
     collections::register_all(&mut map);
     convert::register_all(&mut map);
     encoding::register_all(&mut map);
     crypto::register_all(&mut map);
+    cipher::register_all(&mut map);
+    dates::register_all(&mut map);
     paths::register_all(&mut map);
     password::register_all(&mut map);
     register_helm(&mut map);
@@ -77,16 +82,24 @@ pub fn function_map() -> FunctionMap {
 fn register_helm(map: &mut FunctionMap) {
     register(map, "include", |state, args| {
         expect_count(args, "include", 2)?;
-        let name = string_arg(args, 0)?;
-        let count = state.counters.get(&name).copied().unwrap_or(0);
-        if count > RECURSION_LIMIT {
-            return Err(format!(
-                "rendering template has a nested reference name: {name}: unable to execute template"
-            ));
+        let name: std::sync::Arc<str> = match &args[0] {
+            Value::String(text) => text.clone(),
+            _ => string_arg(args, 0)?.into(),
+        };
+        // Counted without allocating once a name has been seen (include is hot).
+        match state.counters.get_mut(&*name) {
+            Some(count) if *count > RECURSION_LIMIT => {
+                return Err(format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                ));
+            }
+            Some(count) => *count += 1,
+            None => {
+                state.counters.insert(name.to_string(), 1);
+            }
         }
-        state.counters.insert(name.clone(), count + 1);
         let result = state.execute_template(&name, args[1].clone());
-        if let Some(counter) = state.counters.get_mut(&name) {
+        if let Some(counter) = state.counters.get_mut(&*name) {
             *counter = counter.saturating_sub(1);
         }
         result.map(Value::from).map_err(|error| error.to_string())
@@ -109,7 +122,7 @@ fn register_helm(map: &mut FunctionMap) {
         };
         state
             .execute_text(&template_name, &text, data)
-            .map(|out| Value::from(out.replace("<no value>", "")))
+            .map(|out| Value::from(crate::engine::strip_no_value(out)))
             .map_err(|error| match error {
                 eddy_gotemplate::Error::Parse(parse) => {
                     format!("cannot parse template {text:?}: {parse}")
@@ -149,6 +162,10 @@ fn register_helm(map: &mut FunctionMap) {
     };
     register(map, "toToml", to_toml);
     register(map, "mustToToml", to_toml);
+    register(map, "fromToml", |_, args| {
+        let text = strval(&arg(args, 0, "fromToml", 1)?);
+        Ok(crate::toml::from_toml(&text))
+    });
     register(map, "fromYaml", |_, args| {
         let text = strval(&arg(args, 0, "fromYaml", 1)?);
         Ok(match crate::yaml::parse(&text) {
@@ -246,4 +263,250 @@ fn error_map(message: &str) -> Value {
     let mut map = eddy_gotemplate::Map::new();
     map.insert("Error".to_string(), Value::from(message));
     Value::from(map)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every name in Sprig v3.3.0's `GenericFuncMap` except `env` and `expandenv`.
+    const SPRIG: &[&str] = &[
+        "abbrev",
+        "abbrevboth",
+        "add",
+        "add1",
+        "add1f",
+        "addf",
+        "adler32sum",
+        "ago",
+        "all",
+        "any",
+        "append",
+        "atoi",
+        "b32dec",
+        "b32enc",
+        "b64dec",
+        "b64enc",
+        "base",
+        "bcrypt",
+        "biggest",
+        "buildCustomCert",
+        "camelcase",
+        "cat",
+        "ceil",
+        "chunk",
+        "clean",
+        "coalesce",
+        "compact",
+        "concat",
+        "contains",
+        "date",
+        "dateInZone",
+        "dateModify",
+        "date_in_zone",
+        "date_modify",
+        "decryptAES",
+        "deepCopy",
+        "deepEqual",
+        "default",
+        "derivePassword",
+        "dict",
+        "dig",
+        "dir",
+        "div",
+        "divf",
+        "duration",
+        "durationRound",
+        "empty",
+        "encryptAES",
+        "ext",
+        "fail",
+        "first",
+        "float64",
+        "floor",
+        "fromJson",
+        "genCA",
+        "genCAWithKey",
+        "genPrivateKey",
+        "genSelfSignedCert",
+        "genSelfSignedCertWithKey",
+        "genSignedCert",
+        "genSignedCertWithKey",
+        "get",
+        "getHostByName",
+        "has",
+        "hasKey",
+        "hasPrefix",
+        "hasSuffix",
+        "hello",
+        "htmlDate",
+        "htmlDateInZone",
+        "htpasswd",
+        "indent",
+        "initial",
+        "initials",
+        "int",
+        "int64",
+        "isAbs",
+        "join",
+        "kebabcase",
+        "keys",
+        "kindIs",
+        "kindOf",
+        "last",
+        "list",
+        "lower",
+        "max",
+        "maxf",
+        "merge",
+        "mergeOverwrite",
+        "min",
+        "minf",
+        "mod",
+        "mul",
+        "mulf",
+        "mustAppend",
+        "mustChunk",
+        "mustCompact",
+        "mustDateModify",
+        "mustDeepCopy",
+        "mustFirst",
+        "mustFromJson",
+        "mustHas",
+        "mustInitial",
+        "mustLast",
+        "mustMerge",
+        "mustMergeOverwrite",
+        "mustPrepend",
+        "mustRegexFind",
+        "mustRegexFindAll",
+        "mustRegexMatch",
+        "mustRegexReplaceAll",
+        "mustRegexReplaceAllLiteral",
+        "mustRegexSplit",
+        "mustRest",
+        "mustReverse",
+        "mustSlice",
+        "mustToDate",
+        "mustToJson",
+        "mustToPrettyJson",
+        "mustToRawJson",
+        "mustUniq",
+        "mustWithout",
+        "must_date_modify",
+        "nindent",
+        "nospace",
+        "now",
+        "omit",
+        "osBase",
+        "osClean",
+        "osDir",
+        "osExt",
+        "osIsAbs",
+        "pick",
+        "pluck",
+        "plural",
+        "prepend",
+        "quote",
+        "randAlpha",
+        "randAlphaNum",
+        "randAscii",
+        "randBytes",
+        "randInt",
+        "randNumeric",
+        "regexFind",
+        "regexFindAll",
+        "regexMatch",
+        "regexQuoteMeta",
+        "regexReplaceAll",
+        "regexReplaceAllLiteral",
+        "regexSplit",
+        "repeat",
+        "replace",
+        "rest",
+        "reverse",
+        "round",
+        "semver",
+        "semverCompare",
+        "seq",
+        "set",
+        "sha1sum",
+        "sha256sum",
+        "sha512sum",
+        "shuffle",
+        "slice",
+        "snakecase",
+        "sortAlpha",
+        "split",
+        "splitList",
+        "splitn",
+        "squote",
+        "sub",
+        "subf",
+        "substr",
+        "swapcase",
+        "ternary",
+        "title",
+        "toDate",
+        "toDecimal",
+        "toJson",
+        "toPrettyJson",
+        "toRawJson",
+        "toString",
+        "toStrings",
+        "trim",
+        "trimAll",
+        "trimPrefix",
+        "trimSuffix",
+        "trimall",
+        "trunc",
+        "tuple",
+        "typeIs",
+        "typeIsLike",
+        "typeOf",
+        "uniq",
+        "unixEpoch",
+        "unset",
+        "until",
+        "untilStep",
+        "untitle",
+        "upper",
+        "urlJoin",
+        "urlParse",
+        "uuidv4",
+        "values",
+        "without",
+        "wrap",
+        "wrapWith",
+    ];
+    /// What Helm v4.2.3's `funcMap` adds.
+    const HELM: &[&str] = &[
+        "toToml",
+        "mustToToml",
+        "fromToml",
+        "toYaml",
+        "mustToYaml",
+        "toYamlPretty",
+        "fromYaml",
+        "fromYamlArray",
+        "toJson",
+        "mustToJson",
+        "fromJson",
+        "fromJsonArray",
+        "include",
+        "tpl",
+        "required",
+        "lookup",
+    ];
+
+    #[test]
+    fn every_sprig_and_helm_function_is_registered_and_env_is_not() {
+        let map = super::function_map();
+        let missing: Vec<&str> = SPRIG
+            .iter()
+            .chain(HELM)
+            .copied()
+            .filter(|name| !map.contains_key(*name))
+            .collect();
+        assert!(missing.is_empty(), "missing functions: {missing:?}");
+        assert!(!map.contains_key("env") && !map.contains_key("expandenv"));
+    }
 }

@@ -38,20 +38,34 @@ pub(crate) fn clean(path: &str) -> String {
 }
 
 /// Go's `time.Duration.String` for whole seconds.
-fn duration(seconds: i64) -> String {
-    if seconds == 0 {
-        return "0s".to_string();
+/// Go's `url.PathEscape`-like escaping `URL.String()` applies to a path
+/// (`shouldEscape(c, encodePath)`).
+fn escape_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        let keep = byte.is_ascii_alphanumeric()
+            || matches!(
+                byte,
+                b'-' | b'_'
+                    | b'.'
+                    | b'~'
+                    | b'$'
+                    | b'&'
+                    | b'+'
+                    | b','
+                    | b'/'
+                    | b':'
+                    | b';'
+                    | b'='
+                    | b'@'
+            );
+        if keep {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
     }
-    let sign = if seconds < 0 { "-" } else { "" };
-    let total = seconds.unsigned_abs();
-    let (hours, minutes, secs) = (total / 3600, (total / 60) % 60, total % 60);
-    if hours > 0 {
-        format!("{sign}{hours}h{minutes}m{secs}s")
-    } else if minutes > 0 {
-        format!("{sign}{minutes}m{secs}s")
-    } else {
-        format!("{sign}{secs}s")
-    }
+    out
 }
 
 pub(crate) fn register_all(map: &mut FunctionMap) {
@@ -129,9 +143,6 @@ pub(crate) fn register_all(map: &mut FunctionMap) {
                 .to_string(),
         ))
     });
-    register(map, "duration", |_, args| {
-        Ok(Value::from(duration(to_int(&arg(args, 0, "duration", 1)?))))
-    });
     register(map, "randBytes", |_, args| {
         let count = to_int(&arg(args, 0, "randBytes", 1)?);
         if !(0..=10_000_000).contains(&count) {
@@ -167,7 +178,11 @@ pub(crate) fn register_all(map: &mut FunctionMap) {
             }
             out.push_str(&text("host"));
         }
-        out.push_str(&text("path"));
+        let path = text("path");
+        if !path.is_empty() && !path.starts_with('/') && !text("host").is_empty() {
+            out.push('/');
+        }
+        out.push_str(&escape_path(&path));
         if !text("query").is_empty() {
             out.push('?');
             out.push_str(&text("query"));
@@ -190,12 +205,5 @@ mod tests {
         assert_eq!(clean("/../x"), "/x");
         assert_eq!(clean("../../a"), "../../a");
         assert_eq!(clean(""), ".");
-    }
-
-    #[test]
-    fn durations_print_like_go() {
-        assert_eq!(duration(95), "1m35s");
-        assert_eq!(duration(3600), "1h0m0s");
-        assert_eq!(duration(0), "0s");
     }
 }

@@ -42,8 +42,30 @@ fn untitle(text: &str) -> String {
     out
 }
 
+/// Compiled patterns of the current render. Go compiles on every call; compiling is
+/// the costly part (charts call `regexMatch` in loops), so each pattern is compiled once
+/// per rendering thread, which lives for one render (see `engine::render`).
+const REGEX_CACHE_LIMIT: usize = 1024;
+
+thread_local! {
+    static REGEX_CACHE: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 fn compile(pattern: &str) -> Result<regex::Regex> {
-    regex::Regex::new(pattern).map_err(|error| format!("error parsing regexp: {error}"))
+    if let Some(found) = REGEX_CACHE.with(|cache| cache.borrow().get(pattern).cloned()) {
+        return Ok(found);
+    }
+    let compiled =
+        regex::Regex::new(pattern).map_err(|error| format!("error parsing regexp: {error}"))?;
+    REGEX_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= REGEX_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), compiled.clone());
+    });
+    Ok(compiled)
 }
 
 /// Converts Go's `Expand` template (`$1`, `${name}`) to the regex crate's, which

@@ -65,6 +65,17 @@ impl BuiltinField {
     pub fn is_replace(self) -> bool {
         self.strategy == 3
     }
+
+    /// The raw strategy code of the table (0 none, 1 merge by key, 2 merge primitives,
+    /// 3 replace).
+    pub(super) fn strategy_code(self) -> u8 {
+        self.strategy
+    }
+
+    /// The merge key, empty when the field has none.
+    pub(super) fn merge_key(self) -> &'static str {
+        self.merge_key
+    }
 }
 
 /// The root of the schema of objects of this group, version and kind, if built in.

@@ -1,4 +1,4 @@
-//! Strategic merge patch, in two dialects.
+//! Strategic merge patch, in two dialects, and patch creation.
 //!
 //! Mappings merge key by key and a `null` in the patch deletes the key. Lists follow the
 //! strategy of their field (see [`merge_keys`]): lists with a merge key are merged element by
@@ -6,19 +6,33 @@
 //! The dialects differ where kustomize (kyaml's `merge2`) and the API server
 //! (apimachinery's `strategicpatch`) differ:
 //!
-//! * [`Dialect::Kustomize`]: merged lists put the patch's elements first, then the untouched
-//!   elements of the original (kyaml's "prepend" direction); `$retainKeys`,
+//! * [`Dialect::Kustomize`] (this file): merged lists put the patch's elements first, then the
+//!   untouched elements of the original (kyaml's "prepend" direction); `$retainKeys`,
 //!   `$deleteFromPrimitiveList/…` and `$setElementOrder/…` are not directives but ordinary
 //!   keys, copied into the result as kustomize does.
-//! * [`Dialect::ApiServer`]: merged lists keep the original's order and append new elements;
-//!   `$retainKeys` and `$deleteFromPrimitiveList/…` are applied, `$setElementOrder/…` dropped.
+//! * [`Dialect::ApiServer`] (`apply.rs`): apimachinery's `StrategicMergePatch` — merged lists
+//!   keep the server's order with the patch's elements in patch order, and `$retainKeys`,
+//!   `$deleteFromPrimitiveList/…` and `$setElementOrder/…` are applied.
+//!
+//! `diff.rs` creates patches as apimachinery does: two-way ([`create_two_way_patch`]) and
+//! three-way with conflict detection ([`create_three_way_patch`], kubectl's client-side
+//! apply). `meta.rs` looks up patch strategies and merge keys in the built-in table or in a
+//! [`CustomSchema`] (OpenAPI v2 or v3).
 //!
 //! The module is independent of the rest of the engine so that other crates (the dev cluster's
 //! `application/strategic-merge-patch+json` support) can use it: [`merge_object`] takes the
 //! target object and the patch as [`Value`]s.
 
+mod apply;
 mod builtin_schema;
+mod diff;
 pub mod merge_keys;
+mod meta;
+
+pub use diff::{
+    CreatePatchError, create_three_way_patch, create_three_way_patch_with_definition,
+    create_two_way_patch, create_two_way_patch_with_definition, sort_merge_lists,
+};
 
 use merge_keys::{BuiltinField, ListStrategy};
 
@@ -37,11 +51,12 @@ pub struct CustomSchema {
 }
 
 impl CustomSchema {
-    /// Reads a parsed OpenAPI v2 document.
+    /// Reads a parsed OpenAPI document: v2 (`definitions`) or v3 (`components.schemas`).
     pub fn from_document(document: &Value) -> CustomSchema {
         CustomSchema {
             definitions: document
                 .get("definitions")
+                .or_else(|| document.get_path(&["components", "schemas"]))
                 .and_then(Value::as_map)
                 .cloned()
                 .unwrap_or_default(),
@@ -65,6 +80,15 @@ impl CustomSchema {
 
     fn resolve<'schema>(&'schema self, mut node: &'schema Value) -> &'schema Value {
         for _ in 0..32 {
+            // OpenAPI v3 wraps a reference that has siblings in `allOf: [{$ref}]`.
+            if let Some(first) = node
+                .get("allOf")
+                .and_then(Value::as_seq)
+                .and_then(|all| all.first())
+            {
+                node = first;
+                continue;
+            }
             let Some(reference) = node.get("$ref").and_then(Value::as_str) else {
                 break;
             };
@@ -159,6 +183,28 @@ fn merge_root(
     context: Context<'_>,
     node: Node<'_>,
 ) -> Result<Option<Value>, PatchError> {
+    if context.dialect == Dialect::ApiServer {
+        return match (target, patch) {
+            (Value::Map(target), Value::Map(patch)) => Ok(Some(Value::Map(apply::merge_map(
+                target.clone(),
+                patch.clone(),
+                context,
+                node,
+                apply::APPLY,
+            )?))),
+            (Value::Null, Value::Map(patch)) => Ok(Some(Value::Map(apply::merge_map(
+                Mapping::new(),
+                patch.clone(),
+                context,
+                node,
+                apply::APPLY,
+            )?))),
+            (_, Value::Null) => Ok(Some(target.clone())),
+            _ => Err(PatchError(
+                "both the object and the patch must be mappings".into(),
+            )),
+        };
+    }
     match (target, patch) {
         (Value::Map(target), Value::Map(patch)) => {
             Ok(merge_map(target, patch, context, node)?.map(Value::Map))
@@ -289,16 +335,15 @@ fn items<'schema>(context: Context<'schema>, node: Node<'schema>) -> Node<'schem
     }
 }
 
+/// kyaml's map merge (the API server's is [`apply::merge_map`]).
 fn merge_map(
     target: &Mapping,
     patch: &Mapping,
     context: Context<'_>,
     node: Node<'_>,
 ) -> Result<Option<Mapping>, PatchError> {
-    let api_server = context.dialect == Dialect::ApiServer;
     match directive(patch) {
-        // apimachinery empties the map; kyaml removes it.
-        Some("delete") if api_server => return Ok(Some(Mapping::new())),
+        // kyaml removes the map.
         Some("delete") => return Ok(None),
         Some("replace") => {
             return Ok(strip(&Value::Map(patch.clone()), context.dialect)
@@ -311,34 +356,14 @@ fn merge_map(
         if key == "$patch" {
             continue;
         }
-        if api_server && key.starts_with('$') {
-            if let Some(list_field) = key.strip_prefix("$deleteFromPrimitiveList/")
-                && let (Some(Value::Seq(items)), Value::Seq(removed)) =
-                    (out.get_mut(list_field), patch_value)
-            {
-                items.retain(|item| !removed.contains(item));
-            }
-            continue;
-        }
         if patch_value.is_null() {
             out.shift_remove(key);
             continue;
         }
         let child = property(context, node, key);
-        let replace_map = api_server
-            && match child {
-                Node::Builtin(field) => field.is_replace(),
-                Node::Custom(property) => property
-                    .get("x-kubernetes-patch-strategy")
-                    .and_then(Value::as_str)
-                    .is_some_and(|strategy| {
-                        strategy.split(',').any(|part| part.trim() == "replace")
-                    }),
-                Node::Nothing => false,
-            };
         let merged =
             match (out.get(key), patch_value) {
-                (Some(Value::Map(existing)), Value::Map(patch_map)) if !replace_map => {
+                (Some(Value::Map(existing)), Value::Map(patch_map)) => {
                     merge_map(existing, patch_map, context, child)?.map(Value::Map)
                 }
                 (Some(Value::Seq(existing)), Value::Seq(patch_items)) => Some(Value::Seq(
@@ -355,94 +380,7 @@ fn merge_map(
             }
         }
     }
-    if api_server {
-        for (key, order) in patch {
-            let Some(list_field) = key.strip_prefix("$setElementOrder/") else {
-                continue;
-            };
-            let (Some(Value::Seq(order)), Some(Value::Seq(merged))) =
-                (Some(order), out.get(list_field))
-            else {
-                continue;
-            };
-            let merge_key = match list_strategy_of(property(context, node, list_field)) {
-                ListStrategy::MergeByKey(merge_key) => merge_key,
-                _ => String::new(),
-            };
-            let original = match target.get(list_field) {
-                Some(Value::Seq(original)) => original.clone(),
-                _ => Vec::new(),
-            };
-            let ordered = apply_element_order(merged, order, &original, &merge_key);
-            out.insert(list_field.to_string(), Value::Seq(ordered));
-        }
-    }
-    if api_server && let Some(Value::Seq(retained)) = patch.get("$retainKeys") {
-        let keep: Vec<String> = retained.iter().filter_map(Value::scalar_text).collect();
-        out.retain(|key, _| keep.contains(key));
-    }
     Ok(Some(out))
-}
-
-/// The identity of a list element for ordering: its merge key's value, or itself.
-fn element_identity(value: &Value, merge_key: &str) -> Option<String> {
-    if merge_key.is_empty() {
-        return value.scalar_text();
-    }
-    key_text(value, merge_key)
-}
-
-/// apimachinery's `$setElementOrder` handling: the elements named in `order` take that order,
-/// and the elements only the server had are interleaved by their position in `original`.
-fn apply_element_order(
-    merged: &[Value],
-    order: &[Value],
-    original: &[Value],
-    merge_key: &str,
-) -> Vec<Value> {
-    let order_keys: Vec<Option<String>> = order
-        .iter()
-        .map(|item| element_identity(item, merge_key))
-        .collect();
-    let position_in = |keys: &[Option<String>], item: &Value| {
-        let key = element_identity(item, merge_key);
-        keys.iter()
-            .position(|candidate| key.is_some() && *candidate == key)
-    };
-    let original_keys: Vec<Option<String>> = original
-        .iter()
-        .map(|item| element_identity(item, merge_key))
-        .collect();
-    let (mut patch_items, server_only): (Vec<Value>, Vec<Value>) = merged
-        .iter()
-        .cloned()
-        .partition(|item| position_in(&order_keys, item).is_some());
-    patch_items.sort_by_key(|item| position_in(&order_keys, item));
-    let mut out = Vec::with_capacity(merged.len());
-    let (mut left, mut right) = (0, 0);
-    while left < server_only.len() || right < patch_items.len() {
-        let take_left = if left >= server_only.len() {
-            false
-        } else if right >= patch_items.len() {
-            true
-        } else {
-            match (
-                position_in(&original_keys, &server_only[left]),
-                position_in(&original_keys, &patch_items[right]),
-            ) {
-                (Some(left_position), Some(right_position)) => left_position < right_position,
-                _ => false,
-            }
-        };
-        if take_left {
-            out.push(server_only[left].clone());
-            left += 1;
-        } else {
-            out.push(patch_items[right].clone());
-            right += 1;
-        }
-    }
-    out
 }
 
 fn key_text(value: &Value, key: &str) -> Option<String> {
@@ -471,6 +409,7 @@ fn list_strategy_of(node: Node<'_>) -> ListStrategy {
     }
 }
 
+/// kyaml's list merge: the patch's elements (merged) first, then the untouched originals.
 fn merge_list(
     target: &[Value],
     patch: &[Value],
@@ -493,25 +432,19 @@ fn merge_list(
     }
     let ListStrategy::MergeByKey(merge_key) = strategy else {
         // Set-like lists of primitives: the union, without duplicates.
-        let ordered: Vec<&Value> = match dialect {
-            Dialect::Kustomize => patch.iter().chain(target.iter()).collect(),
-            Dialect::ApiServer => target.iter().chain(patch.iter()).collect(),
-        };
         let mut out: Vec<Value> = Vec::new();
-        for item in ordered {
+        for item in patch.iter().chain(target.iter()) {
             if !out.contains(item) {
                 out.push(item.clone());
             }
         }
         return Ok(out);
     };
-    // Each target element either stays, is merged with its patch element, or is deleted.
-    let mut merged_target: Vec<Option<Value>> = target.iter().cloned().map(Some).collect();
     let mut touched = vec![false; target.len()];
-    let mut patch_order: Vec<Value> = Vec::new();
+    let mut out: Vec<Value> = Vec::new();
     for item in patch {
         let Value::Map(item_map) = item else {
-            patch_order.push(item.clone());
+            out.push(item.clone());
             continue;
         };
         let key = key_text(item, &merge_key);
@@ -523,74 +456,28 @@ fn merge_list(
         if directive(item_map) == Some("delete") {
             if let Some(index) = position {
                 touched[index] = true;
-                merged_target[index] = None;
-            }
-            // The API server deletes every element with that key, duplicates included.
-            if dialect == Dialect::ApiServer && key.is_some() {
-                for index in 0..target.len() {
-                    if key_text(&target[index], &merge_key) == key {
-                        touched[index] = true;
-                        merged_target[index] = None;
-                    }
-                }
             }
             continue;
         }
-        match position {
+        let merged = match position {
             Some(index) => {
                 touched[index] = true;
-                let merged = match &target[index] {
+                match &target[index] {
                     Value::Map(existing) => {
                         merge_map(existing, item_map, context, element)?.map(Value::Map)
                     }
                     _ => strip(item, dialect),
-                };
-                merged_target[index] = merged.clone();
-                if let Some(merged) = merged {
-                    patch_order.push(merged);
                 }
             }
-            None => {
-                if let Some(value) = strip(item, dialect) {
-                    patch_order.push(value);
-                }
-            }
+            None => strip(item, dialect),
+        };
+        out.extend(merged);
+    }
+    for (index, existing) in target.iter().enumerate() {
+        if !touched[index] {
+            out.push(existing.clone());
         }
     }
-    let out = match dialect {
-        // kyaml: the patch's elements (merged) first, then the untouched originals.
-        Dialect::Kustomize => {
-            let mut out = patch_order;
-            for (index, existing) in target.iter().enumerate() {
-                if !touched[index] {
-                    out.push(existing.clone());
-                }
-            }
-            out
-        }
-        // apimachinery: the original order (merged in place), then the new elements.
-        Dialect::ApiServer => {
-            let mut out: Vec<Value> = merged_target.into_iter().flatten().collect();
-            for item in patch {
-                let Value::Map(item_map) = item else {
-                    continue;
-                };
-                if directive(item_map).is_some() {
-                    continue;
-                }
-                let key = key_text(item, &merge_key);
-                let existed = key.as_ref().is_some_and(|key| {
-                    target
-                        .iter()
-                        .any(|existing| key_text(existing, &merge_key).as_ref() == Some(key))
-                });
-                if !existed && let Some(value) = strip(item, dialect) {
-                    out.push(value);
-                }
-            }
-            out
-        }
-    };
     Ok(out)
 }
 
