@@ -12,60 +12,10 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use eddy_testkit::POLL;
 
 /// Largest request or response body the Git server and the sinks accept (test data is small).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-
-/// How often waits poll.
-const POLL: Duration = Duration::from_millis(50);
-
-/// A kube client for the cluster a kubeconfig file describes.
-pub async fn client_for(kubeconfig: &Path) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(
-        kubeconfig,
-        &kube::config::KubeConfigOptions::default(),
-    )
-    .await
-    .expect("kube config");
-    kube::Client::try_from(config).expect("kube client")
-}
-
-/// A loopback port nothing listens on right now, for a binary that must be told its address
-/// before it starts and does not log what it bound (bind and drop: the port stays free unless
-/// another process grabs it in between, which the kernel makes unlikely by not reusing it soon).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// Polls `probe` every 50 ms until it returns `Some`, or panics after `deadline` with `what`
-/// and whatever `context` says then (logs, what was received).
-pub async fn eventually<T, F>(
-    what: &str,
-    deadline: Duration,
-    mut probe: impl FnMut() -> F,
-    context: impl Fn() -> String,
-) -> T
-where
-    F: std::future::Future<Output = Option<T>>,
-{
-    let until = Instant::now() + deadline;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        if Instant::now() > until {
-            panic!(
-                "timed out after {deadline:?} waiting for {what}\n{}",
-                context()
-            );
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Git over smart HTTP
@@ -106,7 +56,7 @@ impl GitHttpServer {
     /// Starts serving `root` (each `<name>.git` directory in it is a repository).
     pub async fn start(root: &Path) -> Self {
         std::fs::create_dir_all(root).expect("git root");
-        let address: std::net::SocketAddr = format!("127.0.0.1:{}", free_port())
+        let address: std::net::SocketAddr = format!("127.0.0.1:{}", eddy_testkit::free_port())
             .parse()
             .expect("address");
         let child = Command::new(crate::binary("eddy"))

@@ -73,46 +73,31 @@ pub fn write_kubeconfig(dir: &std::path::Path, server: &str) -> PathBuf {
     path
 }
 
-/// A dev cluster serving on its own runtime for the length of a test.
+/// A dev cluster serving on its own runtime for the length of a test (the e2e tests are
+/// synchronous: they drive processes, and run async code on runtimes of their own).
 pub struct DevClusterGuard {
-    _cluster: eddy_devcluster::RunningCluster,
+    // Declared before the runtime so the cluster stops before its runtime goes.
+    cluster: eddy_testkit::TestCluster,
     _runtime: tokio::runtime::Runtime,
 }
 
+impl DevClusterGuard {
+    /// The kubeconfig file for the cluster.
+    pub fn kubeconfig(&self) -> &std::path::Path {
+        self.cluster.kubeconfig()
+    }
+}
+
 /// Starts the embedded dev cluster with Eddy's CRDs installed; returns its kubeconfig path and
-/// the guard that keeps it serving.
-pub fn start_dev_cluster(dir: &std::path::Path) -> (std::path::PathBuf, DevClusterGuard) {
-    eddy_runtime::process::install_crypto_provider();
+/// the guard that keeps it serving (and the file in place).
+pub fn start_dev_cluster() -> (std::path::PathBuf, DevClusterGuard) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let kubeconfig = dir.join("kubeconfig");
-    let cluster = runtime.block_on(async {
-        let cluster = eddy_devcluster::DevCluster::builder()
-            .listen("127.0.0.1:0".parse().expect("address"))
-            .build()
-            .serve()
-            .await
-            .expect("dev cluster");
-        cluster.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-        let client = kube::Client::try_from(
-            kube::Config::from_custom_kubeconfig(
-                kube::config::Kubeconfig::read_from(&kubeconfig).expect("read kubeconfig"),
-                &kube::config::KubeConfigOptions::default(),
-            )
-            .await
-            .expect("config"),
-        )
-        .expect("client");
-        let crds: kube::Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-            kube::Api::all(client);
-        for crd in eddy_api::crds::all() {
-            crds.create(&kube::api::PostParams::default(), &crd).await.expect("crd created");
-        }
-        cluster
-    });
+    let cluster = runtime.block_on(eddy_testkit::TestCluster::start());
+    let kubeconfig = cluster.kubeconfig().to_path_buf();
     (
         kubeconfig,
         DevClusterGuard {
-            _cluster: cluster,
+            cluster,
             _runtime: runtime,
         },
     )

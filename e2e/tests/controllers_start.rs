@@ -161,7 +161,7 @@ fn with_an_unreachable_api_server_each_controller_exits_with_one_clear_line() {
 #[test]
 fn every_controller_serves_health_and_metrics_on_a_cluster_and_stops_on_sigterm() {
     let dir = temp_dir("started");
-    let (kubeconfig, _cluster) = start_dev_cluster(&dir);
+    let (kubeconfig, _cluster) = start_dev_cluster();
     for controller in CONTROLLERS {
         let storage = dir.join(format!("{controller}-storage"));
         let mut command = Command::new(binary(controller));

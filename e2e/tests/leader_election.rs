@@ -43,7 +43,7 @@ fn terminate(child: &mut Child) {
 fn only_the_lease_holder_runs_and_a_waiting_replica_takes_over() {
     let dir = std::env::temp_dir().join(format!("eddy-e2e-leader-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let (kubeconfig, _cluster) = start_dev_cluster(&dir);
+    let (kubeconfig, _cluster) = start_dev_cluster();
 
     let (mut leader, leader_logs) = replica(&kubeconfig);
     assert!(

@@ -15,11 +15,9 @@ use eddy_api::meta::event_metadata::{COMMIT_STATUS, REVISION};
 use eddy_api::meta::reasons::RECONCILIATION_SUCCEEDED;
 use eddy_api::notification::v1beta3::{Alert, Provider};
 use eddy_api::source::v1::GitRepository;
-use eddy_e2e::fixtures::{
-    ControllerProcess, GitHttpServer, Sink, client_for, eventually, free_port,
-    git_http_backend_available,
-};
+use eddy_e2e::fixtures::{ControllerProcess, GitHttpServer, Sink, git_http_backend_available};
 use eddy_e2e::start_dev_cluster;
+use eddy_testkit::{client_for, eventually_explained, free_port};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -286,7 +284,7 @@ fn each_kustomization_event_reaches_slack_and_teams_exactly_once_with_its_revisi
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let (kubeconfig, _cluster) = start_dev_cluster(dir.path());
+    let (kubeconfig, _cluster) = start_dev_cluster();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(scenario(dir.path(), &kubeconfig));
 }
@@ -447,7 +445,7 @@ async fn scenario(dir: &Path, kubeconfig: &Path) {
             }
         }
     };
-    eventually(
+    eventually_explained(
         "the GitRepository's artifact of commit 1",
         DEADLINE,
         artifact_at(revision_1.clone()),
@@ -481,7 +479,7 @@ async fn scenario(dir: &Path, kubeconfig: &Path) {
             }
         }
     };
-    eventually(
+    eventually_explained(
         "the Kustomization to be Ready at commit 1",
         DEADLINE,
         applied(revision_1.clone()),
@@ -503,7 +501,7 @@ async fn scenario(dir: &Path, kubeconfig: &Path) {
             std::future::ready(done.then_some(()))
         }
     };
-    eventually(
+    eventually_explained(
         "commit 1's change set and health check at Slack and Teams",
         DEADLINE,
         arrived(expected_1.to_vec()),
@@ -516,14 +514,14 @@ async fn scenario(dir: &Path, kubeconfig: &Path) {
     let commit_2 = repository.commit("a new greeting", &[("configmap.yaml", &configmap)]);
     let revision_2 = format!("main@sha1:{commit_2}");
     request_reconcile(&repositories, "app", "e2e-commit-2", &[]).await;
-    eventually(
+    eventually_explained(
         "the GitRepository's artifact of commit 2",
         DEADLINE,
         artifact_at(revision_2.clone()),
         context,
     )
     .await;
-    eventually(
+    eventually_explained(
         "the Kustomization to be Ready at commit 2",
         DEADLINE,
         applied(revision_2.clone()),
@@ -534,7 +532,7 @@ async fn scenario(dir: &Path, kubeconfig: &Path) {
         Notification::expected("ConfigMap/dev/cfg configured", &revision_2),
         Notification::expected(HEALTH_CHECK_PASSED, &revision_2),
     ];
-    eventually(
+    eventually_explained(
         "commit 2's change set and health check at Slack and Teams",
         DEADLINE,
         arrived(expected_2.to_vec()),
@@ -554,7 +552,7 @@ async fn scenario(dir: &Path, kubeconfig: &Path) {
         &[(PHASE_ANNOTATION, "final")],
     )
     .await;
-    eventually(
+    eventually_explained(
         "the Kustomization to handle the final reconcile request",
         DEADLINE,
         || {
@@ -568,7 +566,7 @@ async fn scenario(dir: &Path, kubeconfig: &Path) {
         context,
     )
     .await;
-    eventually(
+    eventually_explained(
         "the final reconcile's closing event at the generic webhook",
         DEADLINE,
         || {

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eddy_api::clusterconfig::v1alpha1::{ComplianceState, FluxConfig};
 use eddy_e2e::binary;
@@ -113,19 +113,8 @@ async fn replicas(deployments: &Api<Deployment>) -> Option<i32> {
 }
 
 /// Polls until `done` holds, failing with `what` after `within`.
-async fn eventually<F, Fut>(what: &str, within: Duration, mut done: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    loop {
-        if done().await {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn eventually(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) {
+    eddy_testkit::eventually(what, within, async || done().await.then_some(())).await;
 }
 
 async fn compliance(configs: &Api<FluxConfig>) -> Option<ComplianceState> {
@@ -185,7 +174,7 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
     eventually(
         "replicas 3 after a push",
         Duration::from_secs(15),
-        || async { replicas(&deployments).await == Some(3) },
+        async || { replicas(&deployments).await == Some(3) },
     )
     .await;
 
@@ -204,7 +193,7 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
     eventually(
         "replicas 2 after eddy reconcile source git",
         Duration::from_secs(3),
-        || async { replicas(&deployments).await == Some(2) },
+        async || { replicas(&deployments).await == Some(2) },
     )
     .await;
 
@@ -223,7 +212,7 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
     eventually(
         "Non-Compliant naming the broken object",
         Duration::from_secs(60),
-        || async {
+        async || {
             compliance(&configs).await == Some(ComplianceState::NonCompliant)
                 && apps_failure(&configs)
                     .await
@@ -243,7 +232,7 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
     eventually(
         "Compliant after the revert",
         Duration::from_secs(60),
-        || async { compliance(&configs).await == Some(ComplianceState::Compliant) },
+        async || { compliance(&configs).await == Some(ComplianceState::Compliant) },
     )
     .await;
     assert_eq!(replicas(&deployments).await, Some(2));
@@ -265,7 +254,7 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
     eventually(
         "the FluxConfig cleaned up",
         Duration::from_secs(90),
-        || async {
+        async || {
             configs.get_opt("cluster-config").await.unwrap().is_none()
                 && deployments.get_opt("podinfo").await.unwrap().is_none()
                 && namespaces.get_opt("dev-space").await.unwrap().is_none()

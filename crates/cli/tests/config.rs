@@ -368,7 +368,7 @@ async fn delete_with_prune_needs_yes_and_removes_the_secret_too() {
         ])
         .await
         .ok();
-    common::eventually("the configuration to be gone", || async {
+    eddy_testkit::eventually("the configuration to be gone", common::DEADLINE, || async {
         api.get_opt("cluster-config")
             .await
             .unwrap()

@@ -168,14 +168,15 @@ async fn get_prints_flux_tables_and_json() {
 
 /// Plays kustomize-controller once: waits for a new requestedAt and answers it with `ready`.
 async fn answer_reconcile(api: Api<DynamicObject>, name: &str, ready: Value) {
-    let token = common::eventually("the requestedAt annotation", || async {
-        let object = api.get(name).await.unwrap();
-        object
-            .metadata
-            .annotations
-            .and_then(|annotations| annotations.get(RECONCILE_REQUESTED_AT).cloned())
-    })
-    .await;
+    let token =
+        eddy_testkit::eventually("the requestedAt annotation", common::DEADLINE, || async {
+            let object = api.get(name).await.unwrap();
+            object
+                .metadata
+                .annotations
+                .and_then(|annotations| annotations.get(RECONCILE_REQUESTED_AT).cloned())
+        })
+        .await;
     set_status(
         &api,
         name,
@@ -301,11 +302,12 @@ async fn suspend_and_resume_flip_spec_suspend_and_resume_waits() {
         .spawn()
         .unwrap();
     // Play the controller: once resumed (a new generation), report it reconciled.
-    let resumed_generation = common::eventually("the resume patch", || async {
-        let object = api.get("apps").await.unwrap();
-        (object.data["spec"]["suspend"] == false).then(|| object.metadata.generation.unwrap())
-    })
-    .await;
+    let resumed_generation =
+        eddy_testkit::eventually("the resume patch", common::DEADLINE, || async {
+            let object = api.get("apps").await.unwrap();
+            (object.data["spec"]["suspend"] == false).then(|| object.metadata.generation.unwrap())
+        })
+        .await;
     assert!(resumed_generation > generation);
     set_status(
         &api,

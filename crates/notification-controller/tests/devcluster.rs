@@ -7,15 +7,13 @@ mod support;
 
 use eddy_api::notification::v1::Receiver;
 use eddy_api::notification::v1beta3::{Alert, Provider};
-use eddy_devcluster::{DevCluster, RunningCluster};
 use eddy_runtime::controller::{self, Harness, HarnessSettings, RunOptions};
 use eddy_runtime::events::EventRecorder;
 use eddy_runtime::metrics::Metrics;
 use eddy_runtime::reconcile::RequeuePolicy;
+use eddy_testkit::{DEADLINE, TestCluster, eventually};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::GroupVersionKind;
 use notification_controller::cluster::{Cluster, KubeCluster};
 use notification_controller::events::{EventServer, EventServerSettings};
@@ -23,37 +21,12 @@ use notification_controller::notifier::RetryPolicy;
 use notification_controller::notifier::webhook::sign;
 use notification_controller::receiver::{ReceiverReconciler, ReceiverServer};
 use serde_json::json;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{Sink, kustomization_event};
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "e2e-token";
-
-async fn client_for(cluster: &RunningCluster) -> kube::Client {
-    let kubeconfig = Kubeconfig::from_yaml(&cluster.kubeconfig()).expect("kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("config");
-    kube::Client::try_from(config).expect("client")
-}
-
-async fn eventually<T, F: Future<Output = Option<T>>>(
-    what: &str,
-    mut probe: impl FnMut() -> F,
-) -> T {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Some(value) = probe().await {
-                return value;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
 
 fn git_repositories(client: &kube::Client) -> Api<DynamicObject> {
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
@@ -76,37 +49,9 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receivers_and_alerts_work_against_an_api_server() {
-    eddy_runtime::process::install_crypto_provider();
-    let api_server = DevCluster::builder()
-        .build()
-        .serve()
-        .await
-        .expect("dev cluster");
-    let client = client_for(&api_server).await;
+    let api_server = TestCluster::start().await;
+    let client = api_server.client.clone();
 
-    let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in eddy_api::crds::all() {
-        definitions
-            .create(&PostParams::default(), &crd)
-            .await
-            .expect("create CRD");
-    }
-    for crd in ["alerts", "providers", "receivers"] {
-        let name = format!("{crd}.notification.toolkit.fluxcd.io");
-        eventually("the CRDs to be established", || {
-            let definitions = definitions.clone();
-            let name = name.clone();
-            async move {
-                let crd = definitions.get(&name).await.ok()?;
-                crd.status?
-                    .conditions?
-                    .iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True")
-                    .then_some(())
-            }
-        })
-        .await;
-    }
     create(
         &Api::<Namespace>::all(client.clone()),
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}),
@@ -162,7 +107,7 @@ async fn receivers_and_alerts_work_against_an_api_server() {
 
     // The reconciler publishes the path; the server's cache sees it.
     let path = eddy_api::notification::v1::webhook_path(TOKEN, "github", "flux-system");
-    let status = eventually("the webhook path in status", || {
+    let status = eventually("the webhook path in status", DEADLINE, || {
         let receivers = receivers.clone();
         async move {
             receivers
@@ -189,7 +134,7 @@ async fn receivers_and_alerts_work_against_an_api_server() {
         ready.message,
         format!("Receiver initialized for path: {path}")
     );
-    eventually("the receiver cache", || {
+    eventually("the receiver cache", DEADLINE, || {
         let cluster = cluster.clone();
         let path = path.clone();
         async move {
@@ -267,7 +212,7 @@ async fn receivers_and_alerts_work_against_an_api_server() {
             "metadata": {"name": name, "namespace": "flux-system"},
             "spec": {"providerRef": {"name": provider}, "eventSources": [{"kind": "Kustomization", "name": "*"}]}})).await;
     }
-    eventually("the alert and provider caches", || {
+    eventually("the alert and provider caches", DEADLINE, || {
         let cluster = cluster.clone();
         async move {
             let alerts = cluster.alerts().await.ok()?;
@@ -302,7 +247,7 @@ async fn receivers_and_alerts_work_against_an_api_server() {
     event_server.idle().await;
     let events: Api<k8s_openapi::api::events::v1::Event> =
         Api::namespaced(client.clone(), "flux-system");
-    let warning = eventually("the NotificationDispatchFailed event", || {
+    let warning = eventually("the NotificationDispatchFailed event", DEADLINE, || {
         let events = events.clone();
         async move {
             events
@@ -325,5 +270,5 @@ async fn receivers_and_alerts_work_against_an_api_server() {
     );
 
     shutdown.cancel();
-    api_server.shutdown().await;
+    api_server.cluster.shutdown().await;
 }

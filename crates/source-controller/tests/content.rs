@@ -145,8 +145,12 @@ async fn bad_input_fails_clearly_and_keeps_serving_the_previous_artifact() {
     let recovered = environment.wait_ready("demo").await;
     assert_eq!(recovered.artifact(), good.artifact());
     assert!(condition(&recovered, "FetchFailed").is_none());
-    let notes = environment.event_notes("demo", "Succeeded").await;
-    assert!(!notes.is_empty(), "a recovery event is recorded");
+    // Events are recorded in the background: poll for it rather than read once.
+    eddy_testkit::eventually("a recovery event is recorded", common::DEADLINE, async || {
+        let notes = environment.event_notes("demo", "Succeeded").await;
+        (!notes.is_empty()).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

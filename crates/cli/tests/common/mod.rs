@@ -4,54 +4,28 @@
 #![allow(
     dead_code,
     unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "shared by several test binaries; a failed unwrap is how tests report failure"
+    reason = "shared by several test binaries, each using part of it"
 )]
 
-use std::path::PathBuf;
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
 
-use eddy_devcluster::{DevCluster, RunningCluster};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use eddy_testkit::TestCluster;
 
 /// How long any wait in a test may take before it fails.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+pub use eddy_testkit::DEADLINE;
 
+/// A dev cluster (with Eddy's CRDs) the `eddy` binary is run against.
 pub struct Cluster {
-    pub cluster: RunningCluster,
+    pub cluster: TestCluster,
     pub client: kube::Client,
-    pub kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl Cluster {
     pub async fn start() -> Self {
-        eddy_runtime::process::install_crypto_provider();
-        let cluster = DevCluster::builder().build().serve().await.expect("serve");
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        cluster.write_kubeconfig(&kubeconfig).unwrap();
-        let parsed = Kubeconfig::from_yaml(&cluster.kubeconfig()).unwrap();
-        let config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
-            .await
-            .unwrap();
-        let client = kube::Client::try_from(config).unwrap();
-        let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for definition in eddy_api::crds::all() {
-            definitions
-                .create(&PostParams::default(), &definition)
-                .await
-                .unwrap();
-        }
+        let cluster = TestCluster::start().await;
         Self {
+            client: cluster.client.clone(),
             cluster,
-            client,
-            kubeconfig,
-            _dir: dir,
         }
     }
 
@@ -61,7 +35,7 @@ impl Cluster {
         command
             .args(args)
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .arg(self.cluster.kubeconfig())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -116,21 +90,5 @@ impl Run {
             self.stdout, self.stderr
         );
         self
-    }
-}
-
-/// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

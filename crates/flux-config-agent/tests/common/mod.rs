@@ -11,32 +11,29 @@
 )]
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eddy_api::clusterconfig::v1alpha1::FluxConfig;
 use eddy_api::meta::field_managers::FLUX_CONFIG_AGENT_STATUS;
-use eddy_devcluster::{DevCluster, RunningCluster};
 use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
 use eddy_runtime::events::EventRecorder;
 use eddy_runtime::metrics::Metrics;
 use eddy_runtime::reconcile::RequeuePolicy;
+use eddy_testkit::{TestCluster, wait_until};
 use flux_config_agent::fluxconfig::watch::add_watches;
 use flux_config_agent::fluxconfig::{
     FluxConfigReconciler, Settings, StatusReporter, WebhookSettings,
 };
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::GroupVersionKind;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 /// How long any wait for the agent may take before the test fails.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+pub use eddy_testkit::DEADLINE;
 
 /// A dev cluster with the agent running.
 pub struct Environment {
-    pub cluster: RunningCluster,
+    pub cluster: TestCluster,
     pub client: kube::Client,
     /// Bodies the status webhook received, when one was asked for.
     pub webhook: Arc<Mutex<Vec<Value>>>,
@@ -67,21 +64,8 @@ impl Environment {
     }
 
     pub async fn start_with(options: Options) -> Self {
-        eddy_runtime::process::install_crypto_provider();
-        if std::env::var("EDDY_TEST_LOG").is_ok() {
-            eddy_runtime::telemetry::init_logging(
-                eddy_runtime::flags::LogLevel::Debug,
-                eddy_runtime::flags::LogEncoding::Console,
-            );
-        }
-        let cluster = DevCluster::builder().build().serve().await.expect("serve");
-        let kubeconfig = Kubeconfig::from_yaml(&cluster.kubeconfig()).expect("kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .expect("config");
-        let client = kube::Client::try_from(config).expect("client");
-        install_crds(&client).await;
+        let cluster = TestCluster::start().await;
+        let client = cluster.client.clone();
         let shutdown = CancellationToken::new();
 
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -150,12 +134,7 @@ impl Environment {
     }
 
     pub async fn create_namespace(&self, name: &str) {
-        let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
-        let namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
-        namespaces
-            .create(&PostParams::default(), &namespace)
-            .await
-            .unwrap();
+        eddy_testkit::create_namespace(&self.client, name).await;
     }
 
     pub fn configs(&self, namespace: &str) -> Api<FluxConfig> {
@@ -178,14 +157,7 @@ impl Environment {
 
     /// Merges `spec` into a FluxConfig's spec (null removes a key).
     pub async fn patch_config(&self, namespace: &str, name: &str, spec: Value) {
-        self.configs(namespace)
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"spec": spec})),
-            )
-            .await
-            .unwrap();
+        eddy_testkit::patch_spec(&self.configs(namespace), name, spec).await;
     }
 
     pub async fn delete_config(&self, namespace: &str, name: &str) {
@@ -201,31 +173,15 @@ impl Environment {
         namespace: &str,
         name: &str,
         what: &str,
-        mut accept: impl FnMut(&FluxConfig) -> bool,
+        accept: impl FnMut(&FluxConfig) -> bool,
     ) -> FluxConfig {
-        let started = Instant::now();
-        loop {
-            let current = self.configs(namespace).get(name).await.unwrap();
-            if accept(&current) {
-                return current;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "timed out waiting for FluxConfig {namespace}/{name} to be {what}; status: {}",
-                serde_json::to_string_pretty(&current.status).unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let configs = self.configs(namespace);
+        let what = format!("{what} (FluxConfig {namespace}/{name})");
+        eddy_testkit::wait_for_object(&configs, name, &what, DEADLINE, accept).await
     }
 
     pub fn dynamic(&self, api_version: &str, kind: &str, namespace: &str) -> Api<DynamicObject> {
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-        if namespace.is_empty() {
-            Api::all_with(self.client.clone(), &resource)
-        } else {
-            Api::namespaced_with(self.client.clone(), namespace, &resource)
-        }
+        eddy_testkit::dynamic(&self.client, api_version, kind, namespace)
     }
 
     /// Reads any object as JSON.
@@ -247,18 +203,14 @@ impl Environment {
         what: &str,
         mut accept: impl FnMut(Option<&Value>) -> bool,
     ) -> Option<Value> {
-        let started = Instant::now();
-        loop {
+        wait_until(&format!("{target:?} to be {what}"), DEADLINE, async || {
             let current = self.read(target).await;
             if accept(current.as_ref()) {
-                return current;
+                return Ok(current);
             }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "timed out waiting for {target:?} to be {what}: {current:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(format!("{current:?}"))
+        })
+        .await
     }
 
     /// Waits until the object exists and returns it.
@@ -348,37 +300,4 @@ impl Drop for Environment {
 pub fn condition(status: &str, reason: &str, message: &str) -> Value {
     json!({"type": "Ready", "status": status, "reason": reason, "message": message,
         "lastTransitionTime": "2026-01-02T03:04:05Z"})
-}
-
-async fn install_crds(client: &kube::Client) {
-    let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for definition in eddy_api::crds::all() {
-        definitions
-            .create(&PostParams::default(), &definition)
-            .await
-            .unwrap();
-    }
-    let started = Instant::now();
-    for definition in eddy_api::crds::all() {
-        let name = definition.metadata.name.clone().unwrap_or_default();
-        loop {
-            let established = definitions
-                .get(&name)
-                .await
-                .ok()
-                .and_then(|crd| crd.status)
-                .and_then(|status| status.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|condition| condition.type_ == "Established" && condition.status == "True");
-            if established {
-                break;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "{name} never became Established"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
 }

@@ -11,33 +11,30 @@
 )]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eddy_api::kustomize::v1::Kustomization;
 use eddy_api::meta::field_managers::KUSTOMIZE_CONTROLLER_STATUS;
 use eddy_api::source::v1::GitRepository;
 use eddy_artifact::{Storage, artifact_path, artifact_url};
-use eddy_devcluster::{DevCluster, RunningCluster};
 use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
 use eddy_runtime::events::EventRecorder;
 use eddy_runtime::metrics::Metrics;
 use eddy_runtime::reconcile::RequeuePolicy;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use eddy_testkit::{TestCluster, wait_until};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::GroupVersionKind;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kustomize_controller::kustomization::watch::{WatchOptions, add_watches};
 use kustomize_controller::kustomization::{Clients, KustomizationReconciler, Settings};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 /// How long any wait for the controller may take before the test fails.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+pub use eddy_testkit::DEADLINE;
 
 /// A dev cluster with the controller running and an artifact server.
 pub struct Environment {
-    pub cluster: RunningCluster,
+    pub cluster: TestCluster,
     pub client: kube::Client,
     pub namespace: String,
     storage: Storage,
@@ -60,21 +57,9 @@ impl Environment {
     }
 
     pub async fn start_with(options: Options) -> Self {
-        eddy_runtime::process::install_crypto_provider();
-        if std::env::var("EDDY_TEST_LOG").is_ok() {
-            eddy_runtime::telemetry::init_logging(
-                eddy_runtime::flags::LogLevel::Debug,
-                eddy_runtime::flags::LogEncoding::Console,
-            );
-        }
-        let cluster = DevCluster::builder().build().serve().await.expect("serve");
-        let kubeconfig = Kubeconfig::from_yaml(&cluster.kubeconfig()).expect("kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .expect("config");
-        let client = kube::Client::try_from(config.clone()).expect("client");
-        install_crds(&client).await;
+        let cluster = TestCluster::start().await;
+        let client = cluster.client.clone();
+        let config = cluster.config.clone();
 
         let storage_root = tempfile::tempdir().unwrap();
         let storage = Storage::new(storage_root.path()).unwrap();
@@ -110,7 +95,7 @@ impl Environment {
             EventRecorder::new("kustomize-controller", Some(client.clone()), "").unwrap(),
         ));
         let namespace = "flux-system".to_string();
-        create_namespace(&client, &namespace).await;
+        eddy_testkit::create_namespace(&client, &namespace).await;
         let shutdown = CancellationToken::new();
         let watch_client = client.clone();
         let watch = WatchOptions {
@@ -211,30 +196,12 @@ impl Environment {
 
     /// Merges `spec` into a Kustomization's spec.
     pub async fn patch_spec(&self, name: &str, spec: Value) {
-        self.kustomizations()
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"spec": spec})),
-            )
-            .await
-            .unwrap();
+        eddy_testkit::patch_spec(&self.kustomizations(), name, spec).await;
     }
 
     /// Sets `reconcile.fluxcd.io/requestedAt` to a fresh value.
     pub async fn request_reconcile(&self, name: &str) -> String {
-        let value = format!("{:?}", std::time::SystemTime::now());
-        self.kustomizations()
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({
-                    "metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": value}}
-                })),
-            )
-            .await
-            .unwrap();
-        value
+        eddy_testkit::request_reconcile(&self.kustomizations(), name).await
     }
 
     /// Polls the Kustomization until `accept` holds, failing after `deadline`.
@@ -243,21 +210,9 @@ impl Environment {
         name: &str,
         what: &str,
         deadline: Duration,
-        mut accept: impl FnMut(&Kustomization) -> bool,
+        accept: impl FnMut(&Kustomization) -> bool,
     ) -> Kustomization {
-        let started = Instant::now();
-        loop {
-            let current = self.kustomizations().get(name).await.unwrap();
-            if accept(&current) {
-                return current;
-            }
-            assert!(
-                started.elapsed() < deadline,
-                "timed out after {deadline:?} waiting for {name} to be {what}; status: {}",
-                serde_json::to_string_pretty(&current.status).unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eddy_testkit::wait_for_object(&self.kustomizations(), name, what, deadline, accept).await
     }
 
     /// Waits until Ready=True at `revision` for the current generation.
@@ -297,13 +252,7 @@ impl Environment {
     }
 
     pub fn dynamic(&self, api_version: &str, kind: &str, namespace: &str) -> Api<DynamicObject> {
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-        if namespace.is_empty() {
-            Api::all_with(self.client.clone(), &resource)
-        } else {
-            Api::namespaced_with(self.client.clone(), namespace, &resource)
-        }
+        eddy_testkit::dynamic(&self.client, api_version, kind, namespace)
     }
 
     /// Polls an object until `accept` holds for it (or its absence), failing after the deadline.
@@ -313,18 +262,15 @@ impl Environment {
         what: &str,
         mut accept: impl FnMut(Option<&Value>) -> bool,
     ) -> Option<Value> {
-        let started = Instant::now();
-        loop {
+        let target = format!("{kind}/{namespace}/{name} to be {what}");
+        wait_until(&target, DEADLINE, async || {
             let current = self.read(api_version, kind, namespace, name).await;
             if accept(current.as_ref()) {
-                return current;
+                return Ok(current);
             }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "timed out waiting for {kind}/{namespace}/{name} to be {what}: {current:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(format!("{current:?}"))
+        })
+        .await
     }
 
     /// Polls until an event with `reason` about a Kustomization has a note `accept` takes.
@@ -334,40 +280,20 @@ impl Environment {
         reason: &str,
         accept: impl Fn(&str) -> bool,
     ) -> String {
-        let started = Instant::now();
-        loop {
+        let expected = format!("a {reason} event about {name} as expected");
+        wait_until(&expected, DEADLINE, async || {
             let notes = self.event_notes(name, reason).await;
-            if let Some(note) = notes.iter().find(|note| accept(note)) {
-                return note.clone();
+            match notes.iter().find(|note| accept(note)) {
+                Some(note) => Ok(note.clone()),
+                None => Err(format!("saw {notes:?}")),
             }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "no {reason} event about {name} as expected; saw {notes:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// The notes of the Kubernetes events with `reason` about a Kustomization.
     pub async fn event_notes(&self, name: &str, reason: &str) -> Vec<String> {
-        let events: Api<k8s_openapi::api::events::v1::Event> =
-            Api::namespaced(self.client.clone(), &self.namespace);
-        events
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .filter(|event| {
-                event.reason.as_deref() == Some(reason)
-                    && event
-                        .regarding
-                        .as_ref()
-                        .and_then(|regarding| regarding.name.as_deref())
-                        == Some(name)
-            })
-            .filter_map(|event| event.note)
-            .collect()
+        eddy_testkit::event_notes(&self.client, &self.namespace, name, reason).await
     }
 }
 
@@ -381,50 +307,6 @@ fn ready_condition() -> Value {
     json!({"type": "Ready", "status": "True", "reason": "Succeeded",
         "message": "stored artifact", "lastTransitionTime": "2026-01-01T00:00:00Z",
         "observedGeneration": 1})
-}
-
-async fn create_namespace(client: &kube::Client, name: &str) {
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    let namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
-    namespaces
-        .create(&PostParams::default(), &namespace)
-        .await
-        .unwrap();
-}
-
-async fn install_crds(client: &kube::Client) {
-    let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for definition in eddy_api::crds::all() {
-        definitions
-            .create(&PostParams::default(), &definition)
-            .await
-            .unwrap();
-    }
-    let started = Instant::now();
-    for name in [
-        "gitrepositories.source.toolkit.fluxcd.io",
-        "kustomizations.kustomize.toolkit.fluxcd.io",
-    ] {
-        loop {
-            let established = definitions
-                .get(name)
-                .await
-                .ok()
-                .and_then(|crd| crd.status)
-                .and_then(|status| status.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|condition| condition.type_ == "Established" && condition.status == "True");
-            if established {
-                break;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "{name} never became Established"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
 }
 
 /// A condition of a Kustomization.

@@ -11,16 +11,14 @@
 )]
 
 use eddy_api::source::v1::GitRepository;
-use eddy_devcluster::{DevCluster, RunningCluster};
 use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
 use eddy_runtime::events::EventRecorder;
 use eddy_runtime::metrics::Metrics;
 use eddy_runtime::reconcile::RequeuePolicy;
+use eddy_testkit::TestCluster;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::api::{Api, PostParams};
 use sha2::{Digest, Sha256};
 use source_controller::{ArtifactStorage, GitRepositoryReconciler};
 use std::collections::BTreeMap;
@@ -28,11 +26,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How long any wait for the controller may take before the test fails.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+pub use eddy_testkit::DEADLINE;
 
 // ---------------------------------------------------------------------------------------------
 // Git servers
@@ -248,7 +246,7 @@ impl Drop for TestRepository {
 
 /// A dev cluster with Flux's CRDs, the GitRepository controller and its artifact server.
 pub struct Environment {
-    pub cluster: RunningCluster,
+    pub cluster: TestCluster,
     pub client: kube::Client,
     pub storage: ArtifactStorage,
     pub storage_root: tempfile::TempDir,
@@ -296,15 +294,8 @@ impl Environment {
     }
 
     pub async fn start_with(settings: Settings) -> Self {
-        eddy_runtime::process::install_crypto_provider();
-        let cluster = DevCluster::builder().build().serve().await.expect("serve");
-        let kubeconfig = Kubeconfig::from_yaml(&cluster.kubeconfig()).expect("kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .expect("config");
-        let client = kube::Client::try_from(config).expect("client");
-        install_crds(&client).await;
+        let cluster = TestCluster::start().await;
+        let client = cluster.client.clone();
 
         let shutdown = CancellationToken::new();
         let storage_root = tempfile::tempdir().unwrap();
@@ -415,30 +406,12 @@ impl Environment {
 
     /// Merges `spec` into a GitRepository's spec.
     pub async fn patch_spec(&self, name: &str, spec: serde_json::Value) {
-        self.repositories()
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(serde_json::json!({"spec": spec})),
-            )
-            .await
-            .unwrap();
+        eddy_testkit::patch_spec(&self.repositories(), name, spec).await;
     }
 
     /// Sets `reconcile.fluxcd.io/requestedAt` to a fresh value and returns it.
     pub async fn request_reconcile(&self, name: &str) -> String {
-        let value = format!("{:?}", std::time::SystemTime::now());
-        self.repositories()
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(serde_json::json!({
-                    "metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": value}}
-                })),
-            )
-            .await
-            .unwrap();
-        value
+        eddy_testkit::request_reconcile(&self.repositories(), name).await
     }
 
     /// Polls the object until `accept` holds, failing after `deadline` with the last status.
@@ -447,21 +420,9 @@ impl Environment {
         name: &str,
         what: &str,
         deadline: Duration,
-        mut accept: impl FnMut(&GitRepository) -> bool,
+        accept: impl FnMut(&GitRepository) -> bool,
     ) -> GitRepository {
-        let started = Instant::now();
-        loop {
-            let current = self.repositories().get(name).await.unwrap();
-            if accept(&current) {
-                return current;
-            }
-            assert!(
-                started.elapsed() < deadline,
-                "timed out after {deadline:?} waiting for {name} to be {what}; status: {}",
-                serde_json::to_string_pretty(&current.status).unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eddy_testkit::wait_for_object(&self.repositories(), name, what, deadline, accept).await
     }
 
     /// Waits until the current generation is Ready=True.
@@ -522,60 +483,13 @@ impl Environment {
 
     /// The notes of the Kubernetes events with `reason` about an object.
     pub async fn event_notes(&self, name: &str, reason: &str) -> Vec<String> {
-        let events: Api<k8s_openapi::api::events::v1::Event> =
-            Api::namespaced(self.client.clone(), &self.namespace);
-        events
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .filter(|event| {
-                event.reason.as_deref() == Some(reason)
-                    && event
-                        .regarding
-                        .as_ref()
-                        .and_then(|regarding| regarding.name.as_deref())
-                        == Some(name)
-            })
-            .filter_map(|event| event.note)
-            .collect()
+        eddy_testkit::event_notes(&self.client, &self.namespace, name, reason).await
     }
 }
 
 impl Drop for Environment {
     fn drop(&mut self) {
         self.shutdown.cancel();
-    }
-}
-
-async fn install_crds(client: &kube::Client) {
-    let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for definition in eddy_api::crds::all() {
-        definitions
-            .create(&PostParams::default(), &definition)
-            .await
-            .unwrap();
-    }
-    let started = Instant::now();
-    loop {
-        let established = definitions
-            .get("gitrepositories.source.toolkit.fluxcd.io")
-            .await
-            .ok()
-            .and_then(|crd| crd.status)
-            .and_then(|status| status.conditions)
-            .unwrap_or_default()
-            .iter()
-            .any(|condition| condition.type_ == "Established" && condition.status == "True");
-        if established {
-            return;
-        }
-        assert!(
-            started.elapsed() < DEADLINE,
-            "GitRepository CRD never became Established"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

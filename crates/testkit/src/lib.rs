@@ -1,0 +1,54 @@
+//! Test support shared by Eddy's integration and end-to-end tests, so the dev-cluster
+//! bootstrap and the polling helpers exist once instead of once per crate.
+//!
+//! ```text
+//!   cluster   TestCluster: an in-process dev cluster (eddy-devcluster) with Eddy's CRDs
+//!             installed and Established, a kube::Config and Client for it, and a kubeconfig
+//!             file in a temporary directory; `client_for` reads any kubeconfig file
+//!   poll      eventually / eventually_explained / wait_until: poll with a deadline, never sleep
+//!             for a race; DEADLINE is the generous default
+//!   objects   any kind: wait_for_object (typed, failing with its status), patch_spec,
+//!             request_reconcile, dynamic, create_namespace, event_notes
+//!   net       free_port for binaries that must be told their address before they start
+//!   logging   init_logging: console logs at debug level when EDDY_TEST_LOG is set
+//! ```
+//!
+//! Everything here is test support: a failure panics with a message saying what went wrong,
+//! because a panic is how a test reports failure. Only tests (dev-dependencies) and the e2e
+//! harness depend on this crate; production code never does. `crates/devcluster`'s own tests
+//! do not use it (this crate depends on devcluster).
+
+mod cluster;
+mod objects;
+mod poll;
+
+pub use cluster::{TestCluster, TestClusterBuilder, client_for, install_crds};
+pub use objects::{
+    create_namespace, dynamic, event_notes, patch_spec, request_reconcile, wait_for_object,
+};
+pub use poll::{DEADLINE, POLL, eventually, eventually_explained, wait_until};
+
+/// A loopback port nothing listens on right now, for a binary that must be told its address
+/// before it starts and does not log what it bound (bind and drop: the port stays free unless
+/// another process grabs it in between, which the kernel makes unlikely by not reusing it soon).
+///
+/// # Panics
+/// When no loopback port can be bound.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Sends Eddy's logs (debug level, console format) to stderr when `EDDY_TEST_LOG` is set, so a
+/// failing test can be rerun with the controller's view of events; otherwise does nothing. Safe
+/// to call from every test: only the first call in a process installs the subscriber.
+pub fn init_logging() {
+    if std::env::var_os("EDDY_TEST_LOG").is_some() {
+        eddy_runtime::telemetry::init_logging(
+            eddy_runtime::flags::LogLevel::Debug,
+            eddy_runtime::flags::LogEncoding::Console,
+        );
+    }
+}
