@@ -174,7 +174,7 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
     eventually(
         "replicas 3 after a push",
         Duration::from_secs(15),
-        async || { replicas(&deployments).await == Some(3) },
+        async || replicas(&deployments).await == Some(3),
     )
     .await;
 
@@ -193,7 +193,7 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
     eventually(
         "replicas 2 after eddy reconcile source git",
         Duration::from_secs(3),
-        async || { replicas(&deployments).await == Some(2) },
+        async || replicas(&deployments).await == Some(2),
     )
     .await;
 
@@ -232,7 +232,7 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
     eventually(
         "Compliant after the revert",
         Duration::from_secs(60),
-        async || { compliance(&configs).await == Some(ComplianceState::Compliant) },
+        async || compliance(&configs).await == Some(ComplianceState::Compliant),
     )
     .await;
     assert_eq!(replicas(&deployments).await, Some(2));

@@ -146,10 +146,14 @@ async fn bad_input_fails_clearly_and_keeps_serving_the_previous_artifact() {
     assert_eq!(recovered.artifact(), good.artifact());
     assert!(condition(&recovered, "FetchFailed").is_none());
     // Events are recorded in the background: poll for it rather than read once.
-    eddy_testkit::eventually("a recovery event is recorded", common::DEADLINE, async || {
-        let notes = environment.event_notes("demo", "Succeeded").await;
-        (!notes.is_empty()).then_some(())
-    })
+    eddy_testkit::eventually(
+        "a recovery event is recorded",
+        common::DEADLINE,
+        async || {
+            let notes = environment.event_notes("demo", "Succeeded").await;
+            (!notes.is_empty()).then_some(())
+        },
+    )
     .await;
 }
 
