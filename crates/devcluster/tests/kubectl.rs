@@ -138,6 +138,47 @@ fn changed_manifests_are_applied_with_a_strategic_merge() {
 }
 
 #[test]
+fn a_strategic_patch_merges_env_by_name_and_keeps_the_other_containers_fields() {
+    if !have_kubectl() {
+        return;
+    }
+    let cluster = cluster_with_app();
+    let patch = |env: &str| {
+        format!(
+            r#"{{"spec":{{"template":{{"spec":{{"containers":[{{"name":"web","env":{env}}}]}}}}}}}}"#
+        )
+    };
+    for env in [
+        r#"[{"name":"MODE","value":"dev"},{"name":"LEVEL","value":"1"}]"#,
+        r#"[{"name":"LEVEL","value":"2"}]"#,
+    ] {
+        cluster.ok(&[
+            "patch",
+            "deployment",
+            "web",
+            "-n",
+            "demo",
+            "--type",
+            "strategic",
+            "-p",
+            &patch(env),
+        ]);
+    }
+    let deployment = cluster.json(&["get", "deployment", "web", "-n", "demo"]);
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["env"],
+        serde_json::json!([{"name": "MODE", "value": "dev"}, {"name": "LEVEL", "value": "2"}]),
+        "env entries merge by name"
+    );
+    assert_eq!(
+        container["image"], "nginx:1.27",
+        "the rest of the container stays"
+    );
+    assert_eq!(container["ports"][0]["containerPort"], 80);
+}
+
+#[test]
 fn get_prints_yaml_json_and_tables() {
     if !have_kubectl() {
         return;
