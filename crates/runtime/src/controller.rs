@@ -316,7 +316,7 @@ impl<R: Reconciler> Harness<R> {
                 tracing::warn!(kind = %kind, namespace = %namespace, name = %name, reason = %error.reason, "{}", error.message);
                 self.emit(
                     object,
-                    EventType::Warning,
+                    event_type_of(&error),
                     &error.reason,
                     &error.message,
                     &BTreeMap::new(),
@@ -467,6 +467,23 @@ impl<R: Reconciler> Harness<R> {
     }
 }
 
+/// The type of the event a failed reconcile emits: Warning, except for an object that is only
+/// waiting for something else (a dependency, or objects still progressing), which Flux reports
+/// at info severity (kustomize-controller's "Dependencies do not meet ready condition").
+fn event_type_of(error: &StepError) -> EventType {
+    let waiting_on_others = matches!(error.kind, ErrorKind::Waiting(_))
+        && [
+            eddy_api::meta::reasons::DEPENDENCY_NOT_READY,
+            eddy_api::meta::reasons::PROGRESSING,
+        ]
+        .contains(&error.reason.as_str());
+    if waiting_on_others {
+        EventType::Normal
+    } else {
+        EventType::Warning
+    }
+}
+
 /// What the watch of the reconciled kind reacts to: a new generation (spec change), a new
 /// `reconcile.fluxcd.io/requestedAt` and deletion — as Flux's GenerationChanged +
 /// ReconcileRequested predicates. Not status writes or finalizer changes: those are the harness's
@@ -560,5 +577,25 @@ pub async fn run<R: Reconciler>(
                 tracing::warn!(grace = ?grace, "the controller did not wind down within --graceful-shutdown-timeout (in-flight reconciles, or a watch retrying, e.g. on a CRD that is not installed); stopping anyway");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_on_a_dependency_is_a_normal_event_and_failures_are_warnings() {
+        let after = Duration::from_secs(30);
+        let dependency = StepError::waiting(
+            eddy_api::meta::reasons::DEPENDENCY_NOT_READY,
+            "dependency 'a' is not ready",
+            after,
+        );
+        assert_eq!(event_type_of(&dependency), EventType::Normal);
+        let build = StepError::waiting("BuildFailed", "kustomize build failed", after);
+        assert_eq!(event_type_of(&build), EventType::Warning);
+        let retry = StepError::retryable(eddy_api::meta::reasons::PROGRESSING, "x");
+        assert_eq!(event_type_of(&retry), EventType::Warning);
     }
 }

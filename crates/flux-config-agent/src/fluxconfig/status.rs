@@ -179,7 +179,14 @@ pub fn report(observed: &Observed, suspended: bool) -> Report {
             == kustomization.metadata.generation
             && revision.is_some()
             && status.and_then(|status| status.last_applied_revision.clone()) == revision;
-        let state = compliance(&conditions, current, suspended);
+        let mut state = compliance(&conditions, current, suspended);
+        // No artifact yet because the source has not produced one: waiting, not failing.
+        let waits_for_source = ready(&conditions)
+            .is_some_and(|ready| ready.reason == reasons::ARTIFACT_FAILED)
+            && source_state == ComplianceState::Pending;
+        if state == ComplianceState::NonCompliant && waits_for_source {
+            state = ComplianceState::Pending;
+        }
         match state {
             ComplianceState::NonCompliant => {
                 problems.push(format!("{label}: {}", ready_message(&conditions)));
@@ -409,6 +416,28 @@ mod tests {
             false,
         );
         assert_eq!(report.compliance, ComplianceState::Pending);
+    }
+
+    #[test]
+    fn a_kustomization_without_an_artifact_is_pending_while_its_source_is() {
+        let mut early = kustomization("False", "");
+        if let Some(conditions) = early
+            .status
+            .as_mut()
+            .and_then(|status| status.conditions.as_mut())
+        {
+            conditions[0].reason = reasons::ARTIFACT_FAILED.to_string();
+        }
+        let pending = report(
+            &observed(Some(source("Unknown", "")), Some(early.clone())),
+            false,
+        );
+        assert_eq!(pending.compliance, ComplianceState::Pending);
+        let failed = report(
+            &observed(Some(source("True", "main@sha1:abc")), Some(early)),
+            false,
+        );
+        assert_eq!(failed.compliance, ComplianceState::NonCompliant);
     }
 
     #[test]
