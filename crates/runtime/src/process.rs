@@ -100,7 +100,14 @@ impl Process {
             shutdown.clone(),
         )
         .await?;
-        let recorder = EventRecorder::new(name, Some(client.clone()), &args.events_addr)?;
+        // Events go through a client of their own, as controller-runtime's recorder has its
+        // own REST client: they must not spend the reconcilers' QPS budget.
+        let events_client = client::build_client(
+            client::load_config(&args.kubeconfig).await?,
+            args.kube_api_qps,
+            args.kube_api_burst,
+        )?;
+        let recorder = EventRecorder::new(name, Some(events_client), &args.events_addr)?;
         let lease_name = leader::lease_name(name, &args.watch_label_selector);
         let lost_lease = Arc::new(AtomicBool::new(false));
         let process = Self {
