@@ -43,14 +43,14 @@ fn revision_for(servers: &servers::Servers, reference: Reference) -> String {
 #[test]
 fn default_reference_is_the_master_branch() {
     let servers = require_servers!();
-    let expected = format!("master@sha1:{}", servers.commit_of("master"));
+    let expected = format!("master@sha1:{}", servers.demo_commit("master"));
     assert_eq!(revision_for(servers, Reference::default()), expected);
 }
 
 #[test]
 fn branch_with_a_slash_keeps_it_in_the_revision() {
     let servers = require_servers!();
-    let expected = format!("feature/x@sha1:{}", servers.commit_of("feature/x"));
+    let expected = format!("feature/x@sha1:{}", servers.demo_commit("feature/x"));
     assert_eq!(
         revision_for(servers, Reference::branch("feature/x")),
         expected
@@ -67,7 +67,7 @@ fn annotated_tag_selects_its_commit() {
     let (dir, outcome) = run(servers, &options(servers, reference));
     assert_eq!(
         outcome.unwrap().revision(),
-        format!("v1.0.0@sha1:{}", servers.commit_of("v1.0.0"))
+        format!("v1.0.0@sha1:{}", servers.demo_commit("v1.0.0"))
     );
     let config =
         std::fs::read_to_string(dir.path().join("checkout/deploy/configmap.yaml")).unwrap();
@@ -83,7 +83,7 @@ fn semver_range_selects_the_highest_matching_tag() {
     };
     assert_eq!(
         revision_for(servers, range),
-        format!("v1.1.0@sha1:{}", servers.commit_of("v1.1.0"))
+        format!("v1.1.0@sha1:{}", servers.demo_commit("v1.1.0"))
     );
     let any = Reference {
         semver: Some("*".into()),
@@ -91,7 +91,7 @@ fn semver_range_selects_the_highest_matching_tag() {
     };
     assert_eq!(
         revision_for(servers, any),
-        format!("v1.2.0@sha1:{}", servers.commit_of("v1.2.0"))
+        format!("v1.2.0@sha1:{}", servers.demo_commit("v1.2.0"))
     );
     let pre = Reference {
         semver: Some(">=2.0.0-0".into()),
@@ -99,7 +99,7 @@ fn semver_range_selects_the_highest_matching_tag() {
     };
     assert_eq!(
         revision_for(servers, pre),
-        format!("v2.0.0-rc.1@sha1:{}", servers.commit_of("v2.0.0-rc.1"))
+        format!("v2.0.0-rc.1@sha1:{}", servers.demo_commit("v2.0.0-rc.1"))
     );
 }
 
@@ -107,7 +107,7 @@ fn semver_range_selects_the_highest_matching_tag() {
 fn exact_commit_that_is_no_reference_tip_is_checked_out() {
     let servers = require_servers!();
     // main~1 ("main middle") is the one commit no branch or tag points at.
-    let id = servers.commit_of("main~1");
+    let id = servers.demo_commit("main~1");
     let reference = Reference {
         commit: Some(id.clone()),
         ..Reference::default()
@@ -135,7 +135,7 @@ fn name_reference_reports_the_absolute_revision() {
         revision_for(servers, reference),
         format!(
             "refs/pull/1/head@sha1:{}",
-            servers.commit_of("refs/pull/1/head")
+            servers.demo_commit("refs/pull/1/head")
         )
     );
 }
@@ -144,14 +144,14 @@ fn name_reference_reports_the_absolute_revision() {
 fn unchanged_reference_clones_nothing() {
     let servers = require_servers!();
     let mut options = options(servers, Reference::branch("main"));
-    let revision = format!("main@sha1:{}", servers.commit_of("main"));
+    let revision = format!("main@sha1:{}", servers.demo_commit("main"));
     options.last_observed_revision = Some(revision.clone());
     let (dir, outcome) = run(servers, &options);
     assert_eq!(
         outcome.unwrap(),
         CloneOutcome::Unchanged {
             commit: eddy_git::Commit {
-                id: servers.commit_of("main"),
+                id: servers.demo_commit("main"),
                 reference: Some("refs/heads/main".into()),
                 summary: String::new(),
             },

@@ -61,7 +61,7 @@ fn https_with_basic_auth_and_custom_ca_clones_the_branch() {
         &options(https_auth(servers), Reference::branch("main")),
     );
     let outcome = outcome.unwrap();
-    let main = servers.commit_of("main");
+    let main = servers.demo_commit("main");
     assert_eq!(outcome.revision(), format!("main@sha1:{main}"));
     assert_eq!(outcome.commit().summary, "main head");
     let readme = std::fs::read_to_string(dir.path().join("checkout/README.md")).unwrap();
@@ -78,7 +78,7 @@ fn plain_http_with_basic_auth_clones() {
         ..AuthOptions::default()
     };
     let (_dir, outcome) = clone_into(&url, &options(auth, Reference::branch("main")));
-    assert_eq!(outcome.unwrap().commit().id, servers.commit_of("main"));
+    assert_eq!(outcome.unwrap().commit().id, servers.demo_commit("main"));
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn ssh_with_known_hosts_clones() {
     let outcome = outcome.unwrap();
     assert_eq!(
         outcome.revision(),
-        format!("main@sha1:{}", servers.commit_of("main"))
+        format!("main@sha1:{}", servers.demo_commit("main"))
     );
     assert!(dir.path().join("checkout/deploy/configmap.yaml").is_file());
 }

@@ -9,6 +9,7 @@
 //!             for a race; DEADLINE is the generous default
 //!   objects   any kind: wait_for_object (typed, failing with its status), patch_spec,
 //!             request_reconcile, dynamic, create_namespace, event_notes
+//!   git_servers  the real Git servers of hack/git-servers.sh, started once per test binary
 //!   net       free_port for binaries that must be told their address before they start
 //!   logging   init_logging: console logs at debug level when EDDY_TEST_LOG is set
 //! ```
@@ -19,6 +20,7 @@
 //! do not use it (this crate depends on devcluster).
 
 mod cluster;
+pub mod git_servers;
 mod objects;
 mod poll;
 

@@ -21,10 +21,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, PostParams};
 use sha2::{Digest, Sha256};
 use source_controller::{ArtifactStorage, GitRepositoryReconciler};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -36,104 +34,12 @@ pub use eddy_testkit::DEADLINE;
 // Git servers
 // ---------------------------------------------------------------------------------------------
 
-/// Settings printed by `hack/git-servers.sh env`.
-pub struct Servers {
-    values: BTreeMap<String, String>,
-}
-
-impl Servers {
-    pub fn get(&self, key: &str) -> String {
-        self.values
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| panic!("{key} missing from hack/git-servers.sh env"))
-    }
-
-    pub fn file(&self, key: &str) -> Vec<u8> {
-        std::fs::read(self.get(key)).unwrap()
-    }
-
-    /// The commit a revision expression names in the shared, read-only demo repository.
-    pub fn demo_commit(&self, expression: &str) -> String {
-        let repository = PathBuf::from(self.get("GIT_REPOS_DIR")).join("demo.git");
-        git(
-            None,
-            &[
-                "--git-dir",
-                repository.to_str().unwrap(),
-                "rev-parse",
-                &format!("{expression}^{{commit}}"),
-            ],
-        )
-    }
-
-    pub fn https_url(&self, repository: &str) -> String {
-        format!("{}/{repository}", self.get("GIT_HTTPS_URL"))
-    }
-
-    pub fn ssh_url(&self, repository: &str) -> String {
-        format!("{}/{repository}", self.get("GIT_SSH_URL"))
-    }
-
-    /// Secret data for HTTPS with basic auth and the test CA.
-    pub fn https_secret(&self) -> Vec<(&'static str, Vec<u8>)> {
-        vec![
-            ("username", self.get("GIT_USERNAME").into_bytes()),
-            ("password", self.get("GIT_PASSWORD").into_bytes()),
-            ("ca.crt", self.file("GIT_CA_FILE")),
-        ]
-    }
-
-    /// Secret data for SSH with the client key and the given known_hosts file.
-    pub fn ssh_secret(&self, known_hosts_key: &str) -> Vec<(&'static str, Vec<u8>)> {
-        vec![
-            ("identity", self.file("GIT_SSH_IDENTITY")),
-            ("identity.pub", self.file("GIT_SSH_IDENTITY_PUB")),
-            ("known_hosts", self.file(known_hosts_key)),
-        ]
-    }
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../hack/git-servers.sh")
-}
+/// The servers of `hack/git-servers.sh`, shared through eddy-testkit.
+pub type Servers = eddy_testkit::git_servers::GitServers;
 
 /// The running servers, or `None` (after printing why) when they cannot run here.
 pub fn servers() -> Option<&'static Servers> {
-    static SERVERS: OnceLock<Option<Servers>> = OnceLock::new();
-    SERVERS
-        .get_or_init(|| {
-            let start = Command::new("bash")
-                .arg(script())
-                .arg("start")
-                .output()
-                .unwrap();
-            if start.status.code() == Some(3) {
-                eprintln!(
-                    "SKIPPED: Git test servers unavailable: {}",
-                    String::from_utf8_lossy(&start.stderr).trim()
-                );
-                return None;
-            }
-            assert!(
-                start.status.success(),
-                "hack/git-servers.sh start failed: {}",
-                String::from_utf8_lossy(&start.stderr)
-            );
-            let env = Command::new("bash")
-                .arg(script())
-                .arg("env")
-                .output()
-                .unwrap();
-            let values = String::from_utf8(env.stdout)
-                .unwrap()
-                .lines()
-                .filter_map(|line| line.split_once('='))
-                .map(|(key, value)| (key.to_owned(), value.to_owned()))
-                .collect();
-            Some(Servers { values })
-        })
-        .as_ref()
+    eddy_testkit::git_servers::git_servers()
 }
 
 /// Returns early from a test when the Git servers are unavailable.
