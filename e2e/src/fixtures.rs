@@ -155,6 +155,16 @@ impl GitRepo {
     }
 }
 
+/// Runs git in `dir` with a fixed identity and no user or system configuration; returns its
+/// trimmed stdout.
+///
+/// # Panics
+/// When git fails.
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    let dir = dir.to_string_lossy();
+    run_git(Some(&["-C", &dir]), args)
+}
+
 /// Runs git with a fixed identity; returns its trimmed stdout.
 fn run_git(base: Option<&[&str]>, args: &[&str]) -> String {
     let output = Command::new("git")

@@ -468,19 +468,11 @@ impl<R: Reconciler> Harness<R> {
 }
 
 /// The type of the event a failed reconcile emits: Warning, except for an object that is only
-/// waiting for something else (a dependency, or objects still progressing), which Flux reports
-/// at info severity (kustomize-controller's "Dependencies do not meet ready condition").
+/// blocked on others ([`ErrorKind::Blocked`]), which Flux reports at info severity.
 fn event_type_of(error: &StepError) -> EventType {
-    let waiting_on_others = matches!(error.kind, ErrorKind::Waiting(_))
-        && [
-            eddy_api::meta::reasons::DEPENDENCY_NOT_READY,
-            eddy_api::meta::reasons::PROGRESSING,
-        ]
-        .contains(&error.reason.as_str());
-    if waiting_on_others {
-        EventType::Normal
-    } else {
-        EventType::Warning
+    match error.kind {
+        ErrorKind::Blocked(_) => EventType::Normal,
+        ErrorKind::Stalling | ErrorKind::Waiting(_) | ErrorKind::Retryable => EventType::Warning,
     }
 }
 
@@ -587,7 +579,7 @@ mod tests {
     #[test]
     fn waiting_on_a_dependency_is_a_normal_event_and_failures_are_warnings() {
         let after = Duration::from_secs(30);
-        let dependency = StepError::waiting(
+        let dependency = StepError::blocked(
             eddy_api::meta::reasons::DEPENDENCY_NOT_READY,
             "dependency 'a' is not ready",
             after,

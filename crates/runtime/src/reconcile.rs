@@ -19,8 +19,12 @@ use std::time::Duration;
 pub enum ErrorKind {
     /// The object cannot progress until its spec changes: Stalled=True, no requeue.
     Stalling,
-    /// Try again after a fixed delay, e.g. a dependency that is not ready yet.
+    /// Try again after a fixed delay, e.g. a retry interval after a failed build.
     Waiting(Duration),
+    /// Not a failure of this object: it waits for others (a dependency that is not ready, objects
+    /// still progressing). Retried after a fixed delay like `Waiting`, but reported with a
+    /// Normal event, as Flux reports "Dependencies do not meet ready condition" at info.
+    Blocked(Duration),
     /// A transient failure: retry with exponential backoff.
     Retryable,
 }
@@ -52,6 +56,16 @@ impl StepError {
     pub fn waiting(reason: &str, message: impl Into<String>, after: Duration) -> Self {
         Self {
             kind: ErrorKind::Waiting(after),
+            reason: reason.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Waiting for other objects, retried after `after`; not a failure (see
+    /// [`ErrorKind::Blocked`]).
+    pub fn blocked(reason: &str, message: impl Into<String>, after: Duration) -> Self {
+        Self {
+            kind: ErrorKind::Blocked(after),
             reason: reason.to_string(),
             message: message.into(),
         }
@@ -216,7 +230,7 @@ impl RequeuePolicy {
                 self.lock_failures().remove(key);
                 None
             }
-            ErrorKind::Waiting(after) => Some(after),
+            ErrorKind::Waiting(after) | ErrorKind::Blocked(after) => Some(after),
             ErrorKind::Retryable => {
                 let mut failures = self.lock_failures();
                 let count = failures.entry(key.to_string()).or_insert(0);

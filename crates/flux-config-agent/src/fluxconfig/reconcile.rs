@@ -122,7 +122,7 @@ impl FluxConfigReconciler {
             }
             ComplianceState::Pending | ComplianceState::Unknown => {
                 run.progress = format!("Pending: {}", report.summary);
-                Err(StepError::waiting(
+                Err(StepError::blocked(
                     reasons::PROGRESSING,
                     format!("Pending: {}", report.summary),
                     self.settings.recheck,

@@ -183,7 +183,7 @@ impl KustomizationReconciler {
             )
             .await
             .map_err(|error| match error {
-                DependencyError::NotReady(message) => StepError::waiting(
+                DependencyError::NotReady(message) => StepError::blocked(
                     reasons::DEPENDENCY_NOT_READY,
                     message,
                     self.settings.requeue_dependency,
