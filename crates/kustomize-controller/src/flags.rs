@@ -79,6 +79,8 @@ pub struct Features {
     pub watch_configs: bool,
     /// `AdditiveCELDependencyCheck`.
     pub additive_cel_dependency_check: bool,
+    /// `DirectSourceFetch`: read sources from the API server instead of the watch cache.
+    pub direct_source_fetch: bool,
 }
 
 impl Features {
@@ -97,6 +99,7 @@ impl Features {
             strict_substitutions: enabled("StrictPostBuildSubstitutions"),
             fail_fast: !enabled("DisableFailFastBehavior"),
             migrate_api_version: enabled("MigrateAPIVersion"),
+            direct_source_fetch: enabled("DirectSourceFetch"),
             external_artifact: enabled("ExternalArtifact"),
             watch_configs: !enabled("DisableConfigWatchers"),
             additive_cel_dependency_check: enabled("AdditiveCELDependencyCheck"),

@@ -10,7 +10,9 @@ use eddy_runtime::{Process, ProcessError};
 
 use crate::flags::{Args, Features};
 use crate::kustomization::watch::{WatchOptions, add_watches};
-use crate::kustomization::{ApplySettings, Clients, KustomizationReconciler, Settings};
+use crate::kustomization::{
+    ApplySettings, Clients, KustomizationReconciler, Settings, SourceCache,
+};
 
 /// The controller name (metrics, events, leader election).
 pub const NAME: &str = "kustomize-controller";
@@ -60,18 +62,19 @@ pub async fn run(args: Args) -> Result<(), RunError> {
     let settings = settings(&args, &features);
     let process = Process::start(NAME, args.common.clone()).await?;
     // Impersonating clients are derived from the configuration the process connected with.
-    let config = eddy_runtime::client::load_config(&args.common.kubeconfig)
-        .await
-        .map_err(|error| RunError::InvalidFlag(error.to_string()))?;
     let clients = Clients::new(
         process.client.clone(),
-        Some(config),
+        Some(process.client_settings.clone()),
         args.common.default_service_account.clone(),
-        args.common.kube_api_qps,
-        args.common.kube_api_burst,
     );
     let http = reqwest::Client::builder().build()?;
-    let reconciler = KustomizationReconciler::new(clients, http, settings);
+    let mut reconciler = KustomizationReconciler::new(clients, http, settings);
+    let mut source_writers = None;
+    if !features.direct_source_fetch {
+        let (cache, writers) = SourceCache::new();
+        reconciler = reconciler.with_source_cache(cache);
+        source_writers = Some(writers);
+    }
     let harness = process.harness(reconciler, KUSTOMIZE_CONTROLLER_STATUS);
     let watch = WatchOptions {
         namespace: process.args.watch_namespace(),
@@ -85,7 +88,7 @@ pub async fn run(args: Args) -> Result<(), RunError> {
         Arc::clone(&harness),
         process.run_options(),
         process.shutdown.clone(),
-        move |controller| add_watches(controller, &client, &watch),
+        move |controller| add_watches(controller, &client, &watch, source_writers),
     )
     .await;
     Ok(process.wait().await?)

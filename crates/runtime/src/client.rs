@@ -3,6 +3,7 @@
 //! client-go's QPS/burst semantics (kube-rs has none), and a start-up check that fails with one
 //! clear line when the API server cannot be reached.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,6 +11,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+use tower::BoxError;
+use tower::ServiceExt as _;
+use tower::buffer::Buffer;
 
 /// Why no client could be made.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +63,9 @@ pub async fn load_config(kubeconfig: &str) -> Result<kube::Config, ClientError> 
         })
 }
 
-/// Builds a client with client-go's QPS/burst rate limiting.
+/// Builds a client limited to `qps` requests per second with bursts of `burst` for each API
+/// resource (controller-runtime's semantics: one client-go token bucket per resource type). A
+/// non-positive `qps` turns client-side limiting off.
 pub fn build_client(
     config: kube::Config,
     qps: f32,
@@ -67,7 +73,65 @@ pub fn build_client(
 ) -> Result<kube::Client, ClientError> {
     let builder = kube::client::ClientBuilder::try_from(config)
         .map_err(|error| ClientError::Build(one_line(&error)))?;
-    Ok(builder.with_layer(&RateLimitLayer::new(qps, burst)).build())
+    Ok(if qps > 0.0 {
+        builder.with_layer(&RateLimitLayer::new(qps, burst)).build()
+    } else {
+        builder.build()
+    })
+}
+
+/// What every client of a process is built from: the configuration it connected with and the
+/// rate limits in force, so the clients made later (events, impersonation) match the first.
+#[derive(Clone)]
+pub struct ClientSettings {
+    /// The configuration loaded at start-up.
+    pub config: kube::Config,
+    /// Requests per second per resource; zero or less when client-side limiting is off.
+    pub qps: f32,
+    /// Burst per resource.
+    pub burst: u32,
+}
+
+impl ClientSettings {
+    /// Another client with the same configuration and limits (and its own token buckets).
+    pub fn build(&self) -> Result<kube::Client, ClientError> {
+        build_client(self.config.clone(), self.qps, self.burst)
+    }
+}
+
+impl std::fmt::Debug for ClientSettings {
+    // The configuration holds credentials: only say where it points.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ClientSettings")
+            .field("cluster_url", &self.config.cluster_url.to_string())
+            .field("qps", &self.qps)
+            .field("burst", &self.burst)
+            .finish()
+    }
+}
+
+/// Response headers with which kube-apiserver's API Priority and Fairness filter names the
+/// flow schema and priority level a request was classified into.
+const PRIORITY_AND_FAIRNESS_HEADERS: [&str; 2] = [
+    "X-Kubernetes-PF-FlowSchema-UID",
+    "X-Kubernetes-PF-PriorityLevel-UID",
+];
+
+/// Whether the API server applies API Priority and Fairness, asked as fluxcd/cli-utils'
+/// `flowcontrol.IsEnabled` asks it: any answer to `/livez/ping` carrying an APF header. A
+/// failed probe counts as no.
+pub async fn priority_and_fairness_enabled(client: &kube::Client) -> bool {
+    let Ok(request) = http::Request::get("/livez/ping").body(kube::client::Body::from(Vec::new()))
+    else {
+        return false;
+    };
+    match tokio::time::timeout(Duration::from_secs(10), client.send(request)).await {
+        Ok(Ok(response)) => PRIORITY_AND_FAIRNESS_HEADERS
+            .iter()
+            .any(|header| response.headers().contains_key(*header)),
+        _ => false,
+    }
 }
 
 /// Asks the API server for its version, giving up after `timeout`.
@@ -91,13 +155,29 @@ pub async fn check_connection(
 }
 
 /// Loads configuration, builds the rate-limited client and checks the server answers.
-pub async fn connect(kubeconfig: &str, qps: f32, burst: u32) -> Result<kube::Client, ClientError> {
+///
+/// As Flux's `GetConfigOrDie`, client-side throttling is turned off when the server applies
+/// API Priority and Fairness (every kube-apiserver since 1.20): the server then protects itself
+/// and `--kube-api-qps/--kube-api-burst` only apply to servers without it.
+pub async fn connect(
+    kubeconfig: &str,
+    qps: f32,
+    burst: u32,
+) -> Result<(kube::Client, ClientSettings), ClientError> {
     let config = load_config(kubeconfig).await?;
     let url = config.cluster_url.to_string();
-    let client = build_client(config, qps, burst)?;
+    let mut settings = ClientSettings { config, qps, burst };
+    let mut client = settings.build()?;
     let version = check_connection(&client, &url, Duration::from_secs(20)).await?;
-    tracing::info!(server = %url, version = %version, "connected to the Kubernetes API server");
-    Ok(client)
+    if qps > 0.0 && priority_and_fairness_enabled(&client).await {
+        settings.qps = -1.0;
+        client = settings.build()?;
+        tracing::info!(
+            "the API server applies priority and fairness: client-side throttling is off"
+        );
+    }
+    tracing::info!(server = %url, version = %version, qps = settings.qps, burst = settings.burst, "connected to the Kubernetes API server");
+    Ok((client, settings))
 }
 
 /// An error and its causes on one line, as a person reads it in a log.
@@ -160,80 +240,241 @@ impl TokenBucket {
     }
 }
 
-/// A tower layer that makes each request wait for a [`TokenBucket`] token.
+/// The bucket a request draws from: one per API resource, as controller-runtime's client has
+/// one REST client (and so one client-go token bucket) per GroupVersionKind. Requests that name
+/// no resource (discovery, `/version`) share one bucket.
+#[derive(Debug)]
+struct Buckets {
+    qps: f32,
+    burst: u32,
+    by_resource: std::sync::Mutex<HashMap<String, Arc<TokenBucket>>>,
+}
+
+impl Buckets {
+    fn for_path(&self, path: &str) -> Arc<TokenBucket> {
+        let key = resource_of(path).unwrap_or_default();
+        // A poisoned map only means another request panicked while inserting: the map itself
+        // is still a valid cache.
+        let mut by_resource = self
+            .by_resource
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            by_resource
+                .entry(key)
+                .or_insert_with(|| Arc::new(TokenBucket::new(self.qps, self.burst))),
+        )
+    }
+}
+
+/// `group/version/resource` of an API request path (`/api/v1/namespaces/dev/configmaps/x` →
+/// `/v1/configmaps`), subresources counted with their resource; `None` for paths that are not
+/// a resource (discovery, `/version`, health).
+fn resource_of(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version, rest) = match segments.as_slice() {
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return None,
+    };
+    let resource = match rest {
+        ["namespaces", _namespace, resource, ..] if !NAMESPACE_SUBRESOURCES.contains(resource) => {
+            resource
+        }
+        [resource, ..] => resource,
+        [] => return None,
+    };
+    Some(format!("{group}/{version}/{resource}"))
+}
+
+/// Subresources of a Namespace, which `/api/v1/namespaces/<name>/<subresource>` addresses.
+const NAMESPACE_SUBRESOURCES: [&str; 2] = ["status", "finalize"];
+
+/// A tower layer that makes each request wait for a token of its resource's [`TokenBucket`].
 #[derive(Clone, Debug)]
 pub struct RateLimitLayer {
-    bucket: Arc<TokenBucket>,
+    buckets: Arc<Buckets>,
 }
 
 impl RateLimitLayer {
-    /// A layer limiting to `qps` with `burst`.
+    /// A layer limiting every resource to `qps` with `burst`.
     pub fn new(qps: f32, burst: u32) -> Self {
         Self {
-            bucket: Arc::new(TokenBucket::new(qps, burst)),
+            buckets: Arc::new(Buckets {
+                qps,
+                burst,
+                by_resource: std::sync::Mutex::default(),
+            }),
         }
     }
 }
 
-impl<S> tower::Layer<S> for RateLimitLayer {
+/// The requests kube's client sends.
+type ApiRequest = http::Request<kube::client::Body>;
+
+impl<S> tower::Layer<S> for RateLimitLayer
+where
+    S: tower::Service<ApiRequest> + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError> + Send + Sync,
+{
     type Service = RateLimited<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimited {
-            inner,
-            bucket: self.bucket.clone(),
-            permit: Permit::None,
+            inner: Buffer::new(inner, REQUESTS_IN_FLIGHT),
+            buckets: Arc::clone(&self.buckets),
         }
     }
 }
 
-/// A service whose requests wait for a token first.
-pub struct RateLimited<S> {
-    inner: S,
-    bucket: Arc<TokenBucket>,
-    permit: Permit,
-}
+/// Requests the limiter queues for the connection at once (kube's own client buffer size).
+const REQUESTS_IN_FLIGHT: usize = 1024;
 
-enum Permit {
-    None,
-    Acquiring(Pin<Box<dyn Future<Output = ()> + Send>>),
-    Ready,
-}
-
-impl<S, Request> tower::Service<Request> for RateLimited<S>
+/// A service whose requests wait for a token of their resource first. A request waiting for
+/// its token holds up no other request: the wait is in the response future, in front of a
+/// buffered (cloneable) inner service.
+pub struct RateLimited<S>
 where
-    S: tower::Service<Request>,
+    S: tower::Service<ApiRequest>,
+{
+    inner: Buffer<ApiRequest, S::Future>,
+    buckets: Arc<Buckets>,
+}
+
+impl<S> tower::Service<ApiRequest> for RateLimited<S>
+where
+    S: tower::Service<ApiRequest> + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError> + Send + Sync,
+    S::Response: Send + 'static,
 {
     type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        loop {
-            match &mut self.permit {
-                Permit::Ready => return self.inner.poll_ready(cx),
-                Permit::None => {
-                    let bucket = self.bucket.clone();
-                    self.permit =
-                        Permit::Acquiring(Box::pin(async move { bucket.acquire().await }));
-                }
-                Permit::Acquiring(acquiring) => match acquiring.as_mut().poll(cx) {
-                    Poll::Ready(()) => self.permit = Permit::Ready,
-                    Poll::Pending => return Poll::Pending,
-                },
-            }
-        }
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
-        self.permit = Permit::None;
-        self.inner.call(request)
+    fn call(&mut self, request: ApiRequest) -> Self::Future {
+        let bucket = self.buckets.for_path(request.uri().path());
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            bucket.acquire().await;
+            inner.oneshot(request).await
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tower::Service as _;
+
+    #[test]
+    fn requests_are_grouped_by_the_resource_they_address() {
+        let cases = [
+            ("/api/v1/namespaces/dev/configmaps/settings", Some("/v1/configmaps")),
+            ("/api/v1/namespaces/dev/configmaps", Some("/v1/configmaps")),
+            ("/api/v1/configmaps", Some("/v1/configmaps")),
+            ("/api/v1/namespaces/dev", Some("/v1/namespaces")),
+            ("/api/v1/namespaces/dev/finalize", Some("/v1/namespaces")),
+            ("/api/v1/namespaces", Some("/v1/namespaces")),
+            (
+                "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps/status",
+                Some("kustomize.toolkit.fluxcd.io/v1/kustomizations"),
+            ),
+            (
+                "/apis/rbac.authorization.k8s.io/v1/clusterroles/view",
+                Some("rbac.authorization.k8s.io/v1/clusterroles"),
+            ),
+            ("/apis/apps/v1", None),
+            ("/apis", None),
+            ("/api/v1", None),
+            ("/version", None),
+            ("/livez/ping", None),
+        ];
+        for (path, resource) in cases {
+            assert_eq!(resource_of(path).as_deref(), resource, "{path}");
+        }
+    }
+
+    fn request(path: &str) -> ApiRequest {
+        http::Request::get(path)
+            .body(kube::client::Body::from(Vec::new()))
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resource_out_of_tokens_does_not_hold_up_another() {
+        let (service, mut handle) = tower_test::mock::pair::<ApiRequest, &'static str>();
+        let mut limited = tower::Layer::layer(&RateLimitLayer::new(1.0, 2), service);
+        tokio::spawn(async move {
+            while let Some((_request, respond)) = handle.next_request().await {
+                respond.send_response("ok");
+            }
+        });
+        let start = Instant::now();
+        for _ in 0..2 {
+            limited
+                .call(request("/api/v1/namespaces/dev/configmaps"))
+                .await
+                .unwrap_or_else(|error| panic!("{error}"));
+        }
+        // The third ConfigMap request waits a second for its token; a Secret request sent
+        // meanwhile goes through at once.
+        let third = tokio::spawn(limited.call(request("/api/v1/namespaces/dev/configmaps/a")));
+        limited
+            .call(request("/api/v1/namespaces/dev/secrets/a"))
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(start.elapsed(), Duration::ZERO, "the Secret did not wait");
+        third
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(1),
+            "the third ConfigMap waited for the refill"
+        );
+    }
+
+    /// An API server stand-in answering `/livez/ping`, with the APF headers when `apf`.
+    async fn ping_server(apf: bool) -> String {
+        let router = axum::Router::new().route(
+            "/livez/ping",
+            axum::routing::get(move || async move {
+                let mut response = axum::response::Response::new(axum::body::Body::from("ok"));
+                if apf {
+                    response.headers_mut().insert(
+                        "X-Kubernetes-PF-FlowSchema-UID",
+                        http::HeaderValue::from_static("3b2d0f1e-exempt"),
+                    );
+                }
+                response
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let address = listener
+            .local_addr()
+            .unwrap_or_else(|error| panic!("{error}"));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn priority_and_fairness_is_recognised_by_its_response_header() {
+        for apf in [true, false] {
+            let url = ping_server(apf).await;
+            let config = kube::Config::new(url.parse().unwrap_or_else(|error| panic!("{error}")));
+            let client = build_client(config, 50.0, 300).unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(priority_and_fairness_enabled(&client).await, apf, "{url}");
+        }
+    }
 
     #[tokio::test(start_paused = true)]
     async fn token_bucket_allows_the_burst_then_the_rate() {

@@ -530,6 +530,9 @@ pub async fn run<R: Reconciler>(
     let metrics = harness.metrics.clone();
     let objects = watcher(api, watch_config)
         .default_backoff()
+        // No reconciler reads its object's managed fields; with a thousand objects in the
+        // store they would be a good part of the controller's memory.
+        .modify(|object| object.meta_mut().managed_fields = None)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash::<R::Object>, PredicateConfig::default())

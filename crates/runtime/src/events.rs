@@ -9,9 +9,11 @@
 use eddy_api::event::{self, Event, ObjectReference};
 use eddy_api::meta::annotations::EVENT_METADATA_PREFIX;
 use k8s_openapi::api::core::v1::ObjectReference as KubeObjectReference;
-use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType, Recorder, Reporter};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::event_writer::{EventWriter, KubernetesEvent};
 
 /// How an event is recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +72,7 @@ impl EventSubject {
 pub struct EventRecorder {
     controller: String,
     instance: Option<String>,
-    kubernetes: Option<Recorder>,
+    kubernetes: Option<Arc<EventWriter>>,
     forwarder: Option<Forwarder>,
 }
 
@@ -117,15 +119,8 @@ impl EventRecorder {
         let instance = std::env::var("HOSTNAME")
             .ok()
             .filter(|host| !host.is_empty());
-        let kubernetes = client.map(|client| {
-            Recorder::new(
-                client,
-                Reporter {
-                    controller: controller.to_string(),
-                    instance: instance.clone(),
-                },
-            )
-        });
+        let kubernetes = client
+            .map(|client| Arc::new(EventWriter::new(client, controller, instance.as_deref())));
         let forwarder = match events_addr.trim() {
             "" => None,
             address => Some(Forwarder {
@@ -175,18 +170,7 @@ impl EventRecorder {
         message: &str,
         metadata: &BTreeMap<String, String>,
     ) {
-        if let Some(recorder) = &self.kubernetes {
-            let kube_event = KubeEvent {
-                type_: if event_type == EventType::Warning {
-                    KubeEventType::Warning
-                } else {
-                    KubeEventType::Normal
-                },
-                reason: reason.to_string(),
-                note: Some(truncate(message, 1024)),
-                action: reason.to_string(),
-                secondary: None,
-            };
+        if let Some(writer) = &self.kubernetes {
             let reference = KubeObjectReference {
                 api_version: Some(subject.api_version.clone()),
                 kind: Some(subject.kind.clone()),
@@ -197,7 +181,18 @@ impl EventRecorder {
                     .filter(|rv| !rv.is_empty()),
                 field_path: None,
             };
-            if let Err(error) = recorder.publish(&kube_event, &reference).await {
+            let note = truncate(message, 1024);
+            let kube_event = KubernetesEvent {
+                type_: if event_type == EventType::Warning {
+                    "Warning"
+                } else {
+                    "Normal"
+                },
+                reason,
+                note: &note,
+                regarding: &reference,
+            };
+            if let Err(error) = writer.write(&kube_event).await {
                 tracing::warn!(%error, reason, "failed to write Kubernetes event");
             }
         }

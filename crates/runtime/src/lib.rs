@@ -20,6 +20,7 @@ pub mod admin;
 pub mod client;
 pub mod conditions;
 pub mod controller;
+mod event_writer;
 pub mod events;
 pub mod features;
 pub mod flags;

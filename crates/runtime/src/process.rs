@@ -54,6 +54,9 @@ pub struct Process {
     pub args: CommonArgs,
     /// The rate-limited API client.
     pub client: kube::Client,
+    /// What `client` was built from, for further clients with the same configuration and
+    /// limits (impersonation).
+    pub client_settings: client::ClientSettings,
     /// Exported metrics.
     pub metrics: Metrics,
     /// Events to Kubernetes and notification-controller.
@@ -82,7 +85,7 @@ impl Process {
             ));
         }
         let shutdown = shutdown_on_signal();
-        let client =
+        let (client, client_settings) =
             client::connect(&args.kubeconfig, args.kube_api_qps, args.kube_api_burst).await?;
         let metrics = Metrics::new()?;
         let readiness = Readiness::default();
@@ -102,11 +105,7 @@ impl Process {
         .await?;
         // Events go through a client of their own, as controller-runtime's recorder has its
         // own REST client: they must not spend the reconcilers' QPS budget.
-        let events_client = client::build_client(
-            client::load_config(&args.kubeconfig).await?,
-            args.kube_api_qps,
-            args.kube_api_burst,
-        )?;
+        let events_client = client_settings.build()?;
         let recorder = EventRecorder::new(name, Some(events_client), &args.events_addr)?;
         let lease_name = leader::lease_name(name, &args.watch_label_selector);
         let lost_lease = Arc::new(AtomicBool::new(false));
@@ -114,6 +113,7 @@ impl Process {
             name,
             args,
             client,
+            client_settings,
             metrics,
             recorder,
             readiness,

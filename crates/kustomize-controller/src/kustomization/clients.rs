@@ -10,14 +10,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use eddy_api::kustomize::v1::Kustomization;
+use eddy_runtime::client::ClientSettings;
 
 /// Builds and caches the clients of the reconciler.
 pub struct Clients {
     own: kube::Client,
-    config: Option<kube::Config>,
+    settings: Option<ClientSettings>,
     default_service_account: String,
-    qps: f32,
-    burst: u32,
     impersonating: Mutex<HashMap<String, kube::Client>>,
 }
 
@@ -26,7 +25,7 @@ impl std::fmt::Debug for Clients {
         formatter
             .debug_struct("Clients")
             .field("default_service_account", &self.default_service_account)
-            .field("can_impersonate", &self.config.is_some())
+            .field("can_impersonate", &self.settings.is_some())
             .finish()
     }
 }
@@ -42,20 +41,16 @@ pub fn service_account(kustomization: &Kustomization, default: &str) -> Option<S
 }
 
 impl Clients {
-    /// Clients derived from `own`; impersonation needs the configuration `own` was built from.
+    /// Clients derived from `own`; impersonation needs the settings `own` was built from.
     pub fn new(
         own: kube::Client,
-        config: Option<kube::Config>,
+        settings: Option<ClientSettings>,
         default_service_account: impl Into<String>,
-        qps: f32,
-        burst: u32,
     ) -> Self {
         Self {
             own,
-            config,
+            settings,
             default_service_account: default_service_account.into(),
-            qps,
-            burst,
             impersonating: Mutex::new(HashMap::new()),
         }
     }
@@ -82,17 +77,18 @@ impl Clients {
         {
             return Ok(client.clone());
         }
-        let Some(mut config) = self.config.clone() else {
+        let Some(mut settings) = self.settings.clone() else {
             return Err(format!(
                 "failed to build kube client: impersonating {user} needs the controller's client configuration"
             ));
         };
-        config.auth_info.impersonate = Some(user.clone());
-        config.auth_info.impersonate_groups = Some(vec![
+        settings.config.auth_info.impersonate = Some(user.clone());
+        settings.config.auth_info.impersonate_groups = Some(vec![
             "system:serviceaccounts".to_string(),
             format!("system:serviceaccounts:{namespace}"),
         ]);
-        let client = eddy_runtime::client::build_client(config, self.qps, self.burst)
+        let client = settings
+            .build()
             .map_err(|error| format!("failed to build kube client: {error}"))?;
         if let Ok(mut cache) = self.impersonating.lock() {
             cache.insert(user, client.clone());

@@ -40,6 +40,7 @@ use kube::api::{Patch, PatchParams};
 
 pub use apply::ApplySettings;
 pub use clients::Clients;
+pub use source::{SourceCache, SourceCacheWriters};
 
 /// How the reconciler behaves: the flags and gates that concern it.
 #[derive(Clone, Debug)]
@@ -96,18 +97,28 @@ pub struct KustomizationReconciler {
     clients: Clients,
     http: reqwest::Client,
     kinds: KindCache,
+    sources: Option<SourceCache>,
     settings: Settings,
 }
 
 impl KustomizationReconciler {
-    /// A reconciler applying with `clients` and downloading artifacts with `http`.
+    /// A reconciler applying with `clients` and downloading artifacts with `http`, reading
+    /// sources from the API server.
     pub fn new(clients: Clients, http: reqwest::Client, settings: Settings) -> Self {
         Self {
             clients,
             http,
             kinds: KindCache::new(),
+            sources: None,
             settings,
         }
+    }
+
+    /// Reads sources from `cache` (filled by the source watches) instead of the API server.
+    #[must_use]
+    pub fn with_source_cache(mut self, cache: SourceCache) -> Self {
+        self.sources = Some(cache);
+        self
     }
 
     /// The settings.

@@ -140,6 +140,7 @@ impl KustomizationReconciler {
         }
         let resolved = source::resolve(
             self.clients.own(),
+            self.sources.as_ref(),
             kustomization,
             self.settings.no_cross_namespace_refs,
             self.settings.allow_external_artifact,

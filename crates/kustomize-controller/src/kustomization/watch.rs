@@ -22,7 +22,10 @@ use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, predicates, watcher};
 
-use super::source::source_namespace;
+use futures::StreamExt as _;
+use kube::runtime::reflector::store::Writer;
+
+use super::source::{SourceCacheWriters, source_namespace};
 
 /// Which watches to add.
 #[derive(Clone, Debug, Default)]
@@ -35,20 +38,31 @@ pub struct WatchOptions {
     pub external_artifacts: bool,
 }
 
-/// Adds the source and config watches to the Kustomization controller.
+/// Adds the source and config watches to the Kustomization controller; with `sources`, the
+/// source watches also fill the reconciler's [`super::SourceCache`].
 pub fn add_watches(
     controller: Controller<Kustomization>,
     client: &kube::Client,
     options: &WatchOptions,
+    sources: Option<SourceCacheWriters>,
 ) -> Controller<Kustomization> {
     let store = controller.store();
     let mut controller = controller;
+    let (git, oci, buckets, external) = match sources {
+        Some(writers) => (
+            Some(writers.git_repositories),
+            Some(writers.oci_repositories),
+            Some(writers.buckets),
+            Some(writers.external_artifacts),
+        ),
+        None => (None, None, None, None),
+    };
     controller = watch_source::<GitRepository>(
         controller,
         client,
         options,
         &store,
-        SourceKind::GitRepository,
+        (SourceKind::GitRepository, git),
         |source| source.artifact().map(|artifact| artifact.revision.clone()),
     );
     controller = watch_source::<OCIRepository>(
@@ -56,7 +70,7 @@ pub fn add_watches(
         client,
         options,
         &store,
-        SourceKind::OciRepository,
+        (SourceKind::OciRepository, oci),
         |source| source.artifact().map(|artifact| artifact.revision.clone()),
     );
     controller = watch_source::<Bucket>(
@@ -64,7 +78,7 @@ pub fn add_watches(
         client,
         options,
         &store,
-        SourceKind::Bucket,
+        (SourceKind::Bucket, buckets),
         |source| source.artifact().map(|artifact| artifact.revision.clone()),
     );
     if options.external_artifacts {
@@ -73,7 +87,7 @@ pub fn add_watches(
             client,
             options,
             &store,
-            SourceKind::ExternalArtifact,
+            (SourceKind::ExternalArtifact, external),
             |source| source.artifact().map(|artifact| artifact.revision.clone()),
         );
     }
@@ -120,7 +134,7 @@ fn watch_source<K>(
     client: &kube::Client,
     options: &WatchOptions,
     store: &Store<Kustomization>,
-    kind: SourceKind,
+    (kind, cache): (SourceKind, Option<Writer<K>>),
     revision: fn(&K) -> Option<String>,
 ) -> Controller<Kustomization>
 where
@@ -132,13 +146,18 @@ where
         + Sync
         + 'static,
 {
-    let sources = watcher(
+    let events = watcher(
         api::<K>(client, options.namespace.as_deref()),
         watcher::Config::default(),
     )
     .default_backoff()
-    .applied_objects()
-    .predicate_filter(
+    // Nothing reads the managed fields of a source; a cache without them is smaller.
+    .modify(|source| kube::Resource::meta_mut(source).managed_fields = None);
+    let objects = match cache {
+        Some(writer) => events.reflect(writer).applied_objects().boxed(),
+        None => events.applied_objects().boxed(),
+    };
+    let sources = objects.predicate_filter(
         move |source: &K| Some(hash_of(&revision(source))),
         PredicateConfig::default(),
     );

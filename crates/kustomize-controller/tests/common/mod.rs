@@ -17,6 +17,7 @@ use eddy_api::kustomize::v1::Kustomization;
 use eddy_api::meta::field_managers::KUSTOMIZE_CONTROLLER_STATUS;
 use eddy_api::source::v1::GitRepository;
 use eddy_artifact::{Storage, artifact_path, artifact_url};
+use eddy_runtime::client::ClientSettings;
 use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
 use eddy_runtime::events::EventRecorder;
 use eddy_runtime::metrics::Metrics;
@@ -25,7 +26,9 @@ use eddy_testkit::{TestCluster, wait_until};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kustomize_controller::kustomization::watch::{WatchOptions, add_watches};
-use kustomize_controller::kustomization::{Clients, KustomizationReconciler, Settings};
+use kustomize_controller::kustomization::{
+    Clients, KustomizationReconciler, Settings, SourceCache,
+};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -80,8 +83,18 @@ impl Environment {
             },
             ..Settings::default()
         };
-        let clients = Clients::new(client.clone(), Some(config), "", 100.0, 300);
-        let reconciler = KustomizationReconciler::new(clients, reqwest::Client::new(), settings);
+        let clients = Clients::new(
+            client.clone(),
+            Some(ClientSettings {
+                config,
+                qps: 100.0,
+                burst: 300,
+            }),
+            "",
+        );
+        let (sources, source_writers) = SourceCache::new();
+        let reconciler = KustomizationReconciler::new(clients, reqwest::Client::new(), settings)
+            .with_source_cache(sources);
         let harness = Arc::new(Harness::new(
             reconciler,
             client.clone(),
@@ -112,7 +125,7 @@ impl Environment {
                 shutdown_grace: std::time::Duration::from_secs(5),
             },
             shutdown.clone(),
-            move |controller| add_watches(controller, &watch_client, &watch),
+            move |controller| add_watches(controller, &watch_client, &watch, Some(source_writers)),
         ));
         Self {
             cluster,
