@@ -3,6 +3,8 @@
 //! resourceVersion), optimistic concurrency, dry runs, field validation for custom resources,
 //! finalizers and the deletion propagation policies. All of it runs under the store lock.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use crate::crd;
@@ -277,6 +279,38 @@ fn apply_schema(
     Ok(())
 }
 
+/// A Secret's write-only `stringData` merged into `data` (base64, `stringData` winning), as
+/// kube-apiserver does when it decodes a v1 Secret: `stringData` is never stored or returned.
+fn fold_string_data(resource: &ResourceType, object: &mut Value) {
+    if resource.custom || !resource.group.is_empty() || resource.kind != "Secret" {
+        return;
+    }
+    let Some(fields) = object.as_object_mut() else {
+        return;
+    };
+    let Some(string_data) = fields.remove("stringData") else {
+        return;
+    };
+    let Value::Object(string_data) = string_data else {
+        return;
+    };
+    if string_data.is_empty() {
+        return;
+    }
+    let data = fields
+        .entry("data")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(Map::new());
+    }
+    if let Some(data) = data.as_object_mut() {
+        for (key, value) in string_data {
+            let plain = value.as_str().unwrap_or_default();
+            data.insert(key, Value::String(STANDARD.encode(plain)));
+        }
+    }
+}
+
 /// Defaults kube-apiserver fills in for built-in kinds that clients rely on seeing.
 fn builtin_defaults(inner: &Inner, resource: &ResourceType, object: &mut Value) {
     if resource.custom {
@@ -407,6 +441,7 @@ pub(crate) fn create(
             )],
         ));
     }
+    fold_string_data(resource, &mut object);
     let causes = validation::metadata_causes(&object)?;
     if !causes.is_empty() {
         return Err(invalid(context, &name, causes));
@@ -574,6 +609,7 @@ fn commit_update(
             ));
         }
     }
+    fold_string_data(resource, &mut candidate);
     validation::carry_over(resource, existing, &mut candidate);
     let mut causes = validation::metadata_causes(&candidate)?;
     causes.extend(validation::immutable_causes(resource, existing, &candidate));

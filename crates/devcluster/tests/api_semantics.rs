@@ -516,3 +516,43 @@ async fn namespaces_carry_their_name_label_and_finalizer() {
         .await;
     assert_eq!((code, status["reason"].as_str()), (403, Some("Forbidden")));
 }
+
+#[tokio::test]
+async fn secret_string_data_is_folded_into_data_and_never_stored() {
+    let harness = Harness::start().await;
+    let secrets = "/api/v1/namespaces/default/secrets";
+    let (code, created) = harness
+        .call(
+            Method::POST,
+            secrets,
+            Some(json!({"metadata": {"name": "db"},
+                "data": {"user": "YWRtaW4=", "password": "b2xk"},
+                "stringData": {"password": "hunter2"}})),
+        )
+        .await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(
+        created["data"],
+        json!({"user": "YWRtaW4=", "password": "aHVudGVyMg=="}),
+        "stringData wins over data for the same key"
+    );
+    assert!(created.get("stringData").is_none(), "{created}");
+    let (code, patched) = harness
+        .call_with(
+            Method::PATCH,
+            &format!("{secrets}/db"),
+            &[("content-type", "application/merge-patch+json")],
+            json!({"stringData": {"host": "db.local"}})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(code, 200, "{patched}");
+    assert_eq!(patched["data"]["host"], "ZGIubG9jYWw=");
+    assert_eq!(patched["data"]["user"], "YWRtaW4=");
+    let (_, read) = harness
+        .call(Method::GET, &format!("{secrets}/db"), None)
+        .await;
+    assert!(read.get("stringData").is_none(), "{read}");
+    assert_eq!(read["data"], patched["data"]);
+}

@@ -46,6 +46,11 @@ pub struct KustomizeArgs {
     /// Retries of an artifact download before the reconcile fails.
     #[arg(long, default_value_t = 9)]
     pub http_retry: u32,
+
+    /// The name of a Secret in the runtime namespace ($RUNTIME_NAMESPACE) whose `*.agekey`
+    /// entries decrypt the Kustomizations that ask for SOPS decryption without a secretRef.
+    #[arg(long, default_value = "")]
+    pub sops_age_secret: String,
 }
 
 /// The feature gates kustomize-controller knows, with Flux's defaults.

@@ -22,11 +22,11 @@
 //!
 //! The machinery is shared: eddy-runtime's harness (finalizer, suspend, summary conditions,
 //! requeues, events, metrics), eddy-artifact (download), eddy-kustomize (build), eddy-apply
-//! (substitution, staged apply, inventory, prune, kstatus), the `cel` crate (`readyExpr`,
-//! `healthCheckExprs`).
+//! (substitution, staged apply, inventory, prune, kstatus), eddy-sops (SOPS decryption with
+//! age keys), the `cel` crate (`readyExpr`, `healthCheckExprs`).
 //!
-//! Not in this build, and refused rather than half done: SOPS decryption (an encrypted Secret
-//! fails the reconcile with a message saying so) and `spec.kubeConfig` remote clusters (the
+//! Not in this build, and refused rather than half done: SOPS keys other than age (OpenPGP,
+//! Vault, cloud KMS: "not supported") and `spec.kubeConfig` remote clusters (the
 //! Kustomization stalls instead of being applied to the local cluster).
 
 pub mod flags;

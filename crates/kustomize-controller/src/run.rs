@@ -6,7 +6,7 @@ use std::sync::Arc;
 use eddy_api::meta::field_managers::KUSTOMIZE_CONTROLLER_STATUS;
 use eddy_apply::stages::parse_group_kinds;
 use eddy_runtime::controller;
-use eddy_runtime::{Process, ProcessError};
+use eddy_runtime::{CommonArgs, Process, ProcessError};
 
 use crate::flags::{Args, Features};
 use crate::kustomization::watch::{WatchOptions, add_watches};
@@ -49,6 +49,12 @@ pub fn settings(args: &Args, features: &Features) -> Settings {
             migrate_api_version: features.migrate_api_version,
             ..Settings::default().apply
         },
+        sops_age_secret: (!args.kustomize.sops_age_secret.is_empty()).then(|| {
+            (
+                CommonArgs::runtime_namespace(),
+                args.kustomize.sops_age_secret.clone(),
+            )
+        }),
         source_localhost: std::env::var("SOURCE_CONTROLLER_LOCALHOST")
             .ok()
             .filter(|host| !host.is_empty()),

@@ -375,7 +375,10 @@ mod tests {
     #[test]
     fn requests_are_grouped_by_the_resource_they_address() {
         let cases = [
-            ("/api/v1/namespaces/dev/configmaps/settings", Some("/v1/configmaps")),
+            (
+                "/api/v1/namespaces/dev/configmaps/settings",
+                Some("/v1/configmaps"),
+            ),
             ("/api/v1/namespaces/dev/configmaps", Some("/v1/configmaps")),
             ("/api/v1/configmaps", Some("/v1/configmaps")),
             ("/api/v1/namespaces/dev", Some("/v1/namespaces")),

@@ -209,9 +209,16 @@ mod tests {
         }
         assert_eq!(cache.entries.len(), SERIES_CACHE_ENTRIES);
         for dropped in 0..10 {
-            assert_eq!(cache.repeat(dropped, at(60)), None, "the oldest series were dropped");
+            assert_eq!(
+                cache.repeat(dropped, at(60)),
+                None,
+                "the oldest series were dropped"
+            );
         }
-        assert!(cache.repeat(count - 1, at(60)).is_some(), "the newest is kept");
+        assert!(
+            cache.repeat(count - 1, at(60)).is_some(),
+            "the newest is kept"
+        );
     }
 
     fn regarding(name: &str) -> ObjectReference {

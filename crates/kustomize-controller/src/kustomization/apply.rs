@@ -71,7 +71,7 @@ pub fn apply_options(
 }
 
 /// Stamps owner labels, normalises, adds `commonMetadata` and refuses SOPS-encrypted Secrets
-/// that cannot be decrypted.
+/// that were not decrypted.
 pub fn prepare_objects(kustomization: &Kustomization, objects: &mut [Value]) -> Result<(), String> {
     let owner = Owner::new(
         kustomization.metadata.name.clone().unwrap_or_default(),
@@ -101,18 +101,15 @@ pub fn prepare_objects(kustomization: &Kustomization, objects: &mut [Value]) -> 
     }
     for object in objects.iter() {
         if is_encrypted_secret(object)
-            && annotations(object).get(KUSTOMIZE_DECRYPT) != Some(&"Disabled")
+            && !annotations(object)
+                .get(KUSTOMIZE_DECRYPT)
+                .is_some_and(|value| value.eq_ignore_ascii_case("disabled"))
         {
+            // Decrypted Secrets have lost their `sops` field by now (build::kustomize_decrypting).
             let subject = ObjectRef::of(object).subject();
-            return Err(if kustomization.spec.decryption.is_some() {
-                format!(
-                    "decryption failed for '{subject}': SOPS decryption is not supported by this build of kustomize-controller"
-                )
-            } else {
-                format!(
-                    "{subject} is SOPS encrypted, configuring decryption is required for this secret to be reconciled"
-                )
-            });
+            return Err(format!(
+                "{subject} is SOPS encrypted, configuring decryption is required for this secret to be reconciled"
+            ));
         }
     }
     Ok(())
@@ -120,9 +117,7 @@ pub fn prepare_objects(kustomization: &Kustomization, objects: &mut [Value]) -> 
 
 /// A core Secret with a top-level `sops` field (fluxcd `IsEncryptedSecret`).
 fn is_encrypted_secret(object: &Value) -> bool {
-    object.get("apiVersion").and_then(Value::as_str) == Some("v1")
-        && object.get("kind").and_then(Value::as_str) == Some("Secret")
-        && object.get("sops").is_some()
+    eddy_sops::is_encrypted_secret(object)
 }
 
 #[cfg(test)]

@@ -52,6 +52,9 @@ pub enum BuildError {
     /// The built manifests could not be read as objects.
     #[error("{0}")]
     Objects(String),
+    /// SOPS decryption of a source file or a resource failed.
+    #[error(transparent)]
+    Decrypt(#[from] super::decrypt::DecryptError),
 }
 
 /// The outcome of a build: the manifests, their digest (for history) and the objects.
@@ -169,7 +172,8 @@ fn check_directory(
     Ok(())
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
+/// A field that is a string or a list of strings, as a list.
+pub(super) fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::String(text)) => vec![text.clone()],
         Some(Value::Array(items)) => items
@@ -191,7 +195,7 @@ fn is_remote(entry: &str) -> bool {
 
 /// Resolves `entry` against `dir` lexically; `None` when `..` climbs above the file system
 /// root.
-fn resolve(dir: &Path, entry: &str) -> Option<PathBuf> {
+pub(super) fn resolve(dir: &Path, entry: &str) -> Option<PathBuf> {
     let joined = dir.join(entry);
     let mut resolved = PathBuf::new();
     for component in joined.components() {
@@ -215,6 +219,24 @@ pub fn kustomize(root: &Path, dir: &Path) -> Result<String, BuildError> {
         load_restrictor: eddy_kustomize::LoadRestrictor::None,
     };
     eddy_kustomize::build(dir, &options).map_err(|error| BuildError::Kustomize(error.to_string()))
+}
+
+/// [`kustomize`] with SOPS decryption (blocking; call from a blocking task): encrypted
+/// generator and patch sources are decrypted in place before the build, encrypted resources in
+/// its output after it, before substitution (Flux `build`). Without a decryptor this is
+/// [`kustomize`].
+pub fn kustomize_decrypting(
+    root: &Path,
+    dir: &Path,
+    decryptor: Option<&super::decrypt::Decryptor>,
+) -> Result<String, BuildError> {
+    let Some(decryptor) = decryptor else {
+        return kustomize(root, dir);
+    };
+    check_paths_stay_inside(root, dir)?;
+    decryptor.decrypt_sources(root, dir)?;
+    let manifests = kustomize(root, dir)?;
+    Ok(decryptor.decrypt_manifests(&manifests)?)
 }
 
 /// The substitution variables of a Kustomization: every `substituteFrom` source in order, then

@@ -19,6 +19,7 @@
 pub mod apply;
 pub mod build;
 pub mod clients;
+pub mod decrypt;
 pub mod dependencies;
 pub mod generate;
 pub mod health;
@@ -67,6 +68,9 @@ pub struct Settings {
     pub apply: ApplySettings,
     /// `SOURCE_CONTROLLER_LOCALHOST`: host[:port] replacing the artifact URL's.
     pub source_localhost: Option<String>,
+    /// `--sops-age-secret` in `$RUNTIME_NAMESPACE`, as (namespace, name): the age keys of
+    /// Kustomizations whose decryption has no secretRef.
+    pub sops_age_secret: Option<(String, String)>,
 }
 
 impl Default for Settings {
@@ -88,6 +92,7 @@ impl Default for Settings {
                 ..ApplySettings::default()
             },
             source_localhost: None,
+            sops_age_secret: None,
         }
     }
 }

@@ -281,10 +281,17 @@ impl KustomizationReconciler {
             .map_err(|message| attempt.failure(reasons::RECONCILIATION_FAILED, message))?;
         let build_failed =
             |error: BuildError| attempt.failure(reasons::BUILD_FAILED, error.to_string());
+        let decryptor = super::decrypt::Decryptor::load(
+            self.clients.own(),
+            kustomization,
+            self.settings.sops_age_secret.as_ref(),
+        )
+        .await
+        .map_err(|error| build_failed(error.into()))?;
         let spec = kustomization.spec.clone();
         let manifests = tokio::task::spawn_blocking(move || {
             generate(&spec, &dir)?;
-            build::kustomize(&root, &dir)
+            build::kustomize_decrypting(&root, &dir, decryptor.as_ref())
         })
         .await
         .map_err(|error| attempt.failure(reasons::BUILD_FAILED, error.to_string()))?

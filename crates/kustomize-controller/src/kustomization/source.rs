@@ -158,24 +158,33 @@ pub async fn resolve(
     }
     let name = reference.name.as_str();
     let artifact = match kind {
-        SourceKind::GitRepository => {
-            read(cache.map(|cache| &cache.git_repositories), client, &namespace, name)
-                .await
-                .map(|found| found.artifact().cloned())
-        }
-        SourceKind::OciRepository => {
-            read(cache.map(|cache| &cache.oci_repositories), client, &namespace, name)
-                .await
-                .map(|found| found.artifact().cloned())
-        }
+        SourceKind::GitRepository => read(
+            cache.map(|cache| &cache.git_repositories),
+            client,
+            &namespace,
+            name,
+        )
+        .await
+        .map(|found| found.artifact().cloned()),
+        SourceKind::OciRepository => read(
+            cache.map(|cache| &cache.oci_repositories),
+            client,
+            &namespace,
+            name,
+        )
+        .await
+        .map(|found| found.artifact().cloned()),
         SourceKind::Bucket => read(cache.map(|cache| &cache.buckets), client, &namespace, name)
             .await
             .map(|found| found.artifact().cloned()),
-        SourceKind::ExternalArtifact => {
-            read(cache.map(|cache| &cache.external_artifacts), client, &namespace, name)
-                .await
-                .map(|found| found.artifact().cloned())
-        }
+        SourceKind::ExternalArtifact => read(
+            cache.map(|cache| &cache.external_artifacts),
+            client,
+            &namespace,
+            name,
+        )
+        .await
+        .map(|found| found.artifact().cloned()),
     };
     let artifact = artifact.map_err(|error| match error {
         kube::Error::Api(status) if status.code == 404 => SourceError::NotFound(status.message),
@@ -217,10 +226,13 @@ where
             .ok_or_else(|| {
                 let kind = K::kind(&());
                 let group = K::group(&());
-                kube::Error::Api(Box::new(kube::core::Status::failure(
-                    &format!("{kind}.{group} \"{name}\" not found"),
-                    "NotFound",
-                ).with_code(404)))
+                kube::Error::Api(Box::new(
+                    kube::core::Status::failure(
+                        &format!("{kind}.{group} \"{name}\" not found"),
+                        "NotFound",
+                    )
+                    .with_code(404),
+                ))
             });
     }
     Api::<K>::namespaced(client.clone(), namespace)
@@ -333,11 +345,12 @@ mod tests {
         )));
         writer.apply_watcher_event(&Event::InitDone);
         // Nothing listens on port 9: any request would fail the resolve.
-        let offline =
-            kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap_or_else(
-                |error| panic!("{error}"),
-            )))
-            .unwrap_or_else(|error| panic!("{error}"));
+        let offline = kube::Client::try_from(kube::Config::new(
+            "http://127.0.0.1:9"
+                .parse()
+                .unwrap_or_else(|error| panic!("{error}")),
+        ))
+        .unwrap_or_else(|error| panic!("{error}"));
         let found = resolve(
             &offline,
             Some(&cache),
