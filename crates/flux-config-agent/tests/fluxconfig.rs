@@ -389,6 +389,65 @@ async fn compliance_follows_the_generated_objects() {
 }
 
 #[tokio::test]
+async fn waiting_for_reconciliation_keeps_provisioning_open_until_compliant() {
+    let env = Environment::start().await;
+    env.create_namespace("cluster-config").await;
+    let mut spec = seed_spec();
+    spec["waitForReconciliation"] = json!(true);
+    spec["reconciliationWaitDuration"] = json!("PT1H");
+    env.create_config("cluster-config", "cc", spec).await;
+    let revision = "main@sha1:4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+    let config = env
+        .wait_config("cluster-config", "cc", "Pending", |config| {
+            compliance(config) == Some(ComplianceState::Pending)
+        })
+        .await;
+    let status = config.status.clone().unwrap();
+    assert_eq!(status.provisioning_state, Some(ProvisioningState::Creating));
+    assert!(status.last_config_update_time.is_some());
+
+    env.source_ready("cluster-config", "cc", revision).await;
+    for name in ["cc-infra", "cc-apps"] {
+        env.kustomization_status(
+            "cluster-config",
+            name,
+            "True",
+            revision,
+            "Applied revision",
+            json!({"entries": []}),
+        )
+        .await;
+    }
+    let config = env
+        .wait_config("cluster-config", "cc", "Succeeded", |config| {
+            config.status.as_ref().and_then(|s| s.provisioning_state)
+                == Some(ProvisioningState::Succeeded)
+        })
+        .await;
+    assert_eq!(compliance(&config), Some(ComplianceState::Compliant));
+
+    // A failing kustomization fails the provisioning, with the reason.
+    env.kustomization_status(
+        "cluster-config",
+        "cc-apps",
+        "False",
+        revision,
+        "Deployment/dev/web dry-run failed",
+        json!({"entries": []}),
+    )
+    .await;
+    let config = env
+        .wait_config("cluster-config", "cc", "Failed", |config| {
+            config.status.as_ref().and_then(|s| s.provisioning_state)
+                == Some(ProvisioningState::Failed)
+        })
+        .await;
+    let message = config.status.unwrap().error_message.unwrap();
+    assert!(message.starts_with("reconciliation failed: "), "{message}");
+}
+
+#[tokio::test]
 async fn helm_releases_applied_by_a_kustomization_are_reported_with_their_properties() {
     let env = Environment::start().await;
     env.create_namespace("cluster-config").await;

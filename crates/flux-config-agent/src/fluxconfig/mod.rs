@@ -9,6 +9,7 @@
 //!   rbac       `flux-applier` ServiceAccount and its binding (multi-tenancy)
 //!   objects    apply / read / list / delete through the API server
 //!   status     compliance of each object and the roll-up (pure)
+//!   provisioning  provisioningState, with `waitForReconciliation` (pure)
 //!   reconcile  the steps and the finalizer
 //!   watch      generated objects (and HelmReleases they applied) → their FluxConfig
 //!   webhook    `--status-webhook`: ARM-shaped status POSTed on every change
@@ -16,11 +17,14 @@
 //!
 //! Outcome: Ready=True when Compliant (or Suspended); Pending and Non-Compliant keep the
 //! FluxConfig Reconciling and are re-checked whenever a generated object's status changes.
-//! A spec that cannot be generated stalls with `provisioningState: Failed`.
+//! A spec that cannot be generated stalls with `provisioningState: Failed`. With
+//! `waitForReconciliation`, provisioning is only `Succeeded` once the configuration is
+//! Compliant (`provisioning`).
 
 pub mod auth;
 pub mod generate;
 pub mod objects;
+pub mod provisioning;
 pub mod rbac;
 mod reconcile;
 pub mod sshkey;

@@ -1,6 +1,7 @@
 //! The steps of one reconcile and of the finalizer.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use eddy_api::clusterconfig::v1alpha1::{
     ComplianceState, FluxConfig, ObjectReferenceDefinition, ProvisioningState,
@@ -24,7 +25,7 @@ use super::objects::{
     ObjectError, kustomization_resource, secret_data_json, source_resource, source_resources,
 };
 use super::status::{self, Observed};
-use super::{FluxConfigReconciler, rbac, webhook};
+use super::{FluxConfigReconciler, provisioning, rbac, webhook};
 
 fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
@@ -86,16 +87,29 @@ impl FluxConfigReconciler {
         // The generation is handled once its objects are written, whatever their compliance:
         // the compliance reported from here on is that of this generation's objects (the
         // harness leaves observedGeneration alone for Pending and Non-Compliant).
+        if run.status.observed_generation != config.metadata.generation
+            || run.status.last_config_update_time.is_none()
+        {
+            run.status.last_config_update_time = Some(now());
+        }
         run.status.observed_generation = config.metadata.generation;
         let observed = self
             .observe(config, &provisioned.kustomizations)
             .await
             .map_err(retryable)?;
         let report = status::report(&observed, config.suspend());
+        let waited = run
+            .status
+            .last_config_update_time
+            .as_ref()
+            .and_then(|since| Duration::try_from(now().0 - since.0).ok())
+            .unwrap_or_default();
+        let provisioning =
+            provisioning::of_written_generation(config, report.compliance, &report.summary, waited);
         let changed = status::record(
             &mut run.status,
-            ProvisioningState::Succeeded,
-            None,
+            provisioning.state,
+            provisioning.error_message,
             Some(&report),
             provisioned.public_key,
             &now(),

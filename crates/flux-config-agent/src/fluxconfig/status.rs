@@ -278,6 +278,7 @@ pub fn arm_view(status: &FluxConfigStatus) -> FluxConfigStatus {
         observed_generation: None,
         conditions: None,
         last_handled_reconcile_at: None,
+        last_config_update_time: None,
         ..status.clone()
     }
 }

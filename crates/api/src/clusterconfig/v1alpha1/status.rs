@@ -34,6 +34,10 @@ pub struct FluxConfigStatus {
     /// Public half of the SSH key generated for the repository, to register as a deploy key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository_public_key: Option<String>,
+    /// When the agent first saw the current generation of the spec (as on Azure's own
+    /// FluxConfig; not an ARM property): `waitForReconciliation` counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_config_update_time: Option<Time>,
     /// Eddy addition (not in ARM): generation of the spec last reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
