@@ -5,6 +5,8 @@
 //!   cluster   TestCluster: an in-process dev cluster (eddy-devcluster) with Eddy's CRDs
 //!             installed and Established, a kube::Config and Client for it, and a kubeconfig
 //!             file in a temporary directory; `client_for` reads any kubeconfig file
+//!   controller  ControllerUnderTest: a reconciler running in-process under the harness, with
+//!             quick test retries
 //!   poll      eventually / eventually_explained / wait_until: poll with a deadline, never sleep
 //!             for a race; DEADLINE is the generous default
 //!   objects   any kind: wait_for_object (typed, failing with its status), patch_spec,
@@ -20,11 +22,13 @@
 //! do not use it (this crate depends on devcluster).
 
 mod cluster;
+mod controller;
 pub mod git_servers;
 mod objects;
 mod poll;
 
 pub use cluster::{TestCluster, TestClusterBuilder, client_for, install_crds};
+pub use controller::ControllerUnderTest;
 pub use objects::{
     create_namespace, dynamic, event_notes, patch_spec, request_reconcile, wait_for_object,
 };

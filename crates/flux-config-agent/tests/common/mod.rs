@@ -15,11 +15,7 @@ use std::time::Duration;
 
 use eddy_api::clusterconfig::v1alpha1::FluxConfig;
 use eddy_api::meta::field_managers::FLUX_CONFIG_AGENT_STATUS;
-use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
-use eddy_runtime::events::EventRecorder;
-use eddy_runtime::metrics::Metrics;
-use eddy_runtime::reconcile::RequeuePolicy;
-use eddy_testkit::{TestCluster, wait_until};
+use eddy_testkit::{ControllerUnderTest, TestCluster, wait_until};
 use flux_config_agent::fluxconfig::watch::add_watches;
 use flux_config_agent::fluxconfig::{
     FluxConfigReconciler, Settings, StatusReporter, WebhookSettings,
@@ -102,29 +98,13 @@ impl Environment {
             deletion_poll: Duration::from_millis(200),
         };
         let reconciler = FluxConfigReconciler::new(client.clone(), settings, reporter);
-        let harness = Arc::new(Harness::new(
-            reconciler,
-            client.clone(),
-            HarnessSettings {
-                controller: "flux-config-agent".into(),
-                field_manager: FLUX_CONFIG_AGENT_STATUS.into(),
-            },
-            RequeuePolicy::new(Duration::from_millis(200), Duration::from_secs(2), 0),
-            Metrics::new().unwrap(),
-            EventRecorder::new("flux-config-agent", Some(client.clone()), "").unwrap(),
-        ));
         let watch_client = client.clone();
-        tokio::spawn(eddy_runtime::controller::run(
-            harness,
-            RunOptions {
-                namespace: None,
-                label_selector: String::new(),
-                concurrency: 4,
-                shutdown_grace: Duration::from_secs(5),
-            },
+        ControllerUnderTest::new("flux-config-agent", FLUX_CONFIG_AGENT_STATUS).spawn(
+            reconciler,
+            &client,
             shutdown.clone(),
             move |controller| add_watches(controller, &watch_client, None),
-        ));
+        );
         Self {
             cluster,
             client,

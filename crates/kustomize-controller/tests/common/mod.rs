@@ -10,7 +10,6 @@
     reason = "shared by several test binaries; a failed unwrap is how tests report failure"
 )]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use eddy_api::kustomize::v1::Kustomization;
@@ -18,11 +17,7 @@ use eddy_api::meta::field_managers::KUSTOMIZE_CONTROLLER_STATUS;
 use eddy_api::source::v1::GitRepository;
 use eddy_artifact::{Storage, artifact_path, artifact_url};
 use eddy_runtime::client::ClientSettings;
-use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
-use eddy_runtime::events::EventRecorder;
-use eddy_runtime::metrics::Metrics;
-use eddy_runtime::reconcile::RequeuePolicy;
-use eddy_testkit::{TestCluster, wait_until};
+use eddy_testkit::{ControllerUnderTest, TestCluster, wait_until};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kustomize_controller::kustomization::watch::{WatchOptions, add_watches};
@@ -95,18 +90,6 @@ impl Environment {
         let (sources, source_writers) = SourceCache::new();
         let reconciler = KustomizationReconciler::new(clients, reqwest::Client::new(), settings)
             .with_source_cache(sources);
-        let harness = Arc::new(Harness::new(
-            reconciler,
-            client.clone(),
-            HarnessSettings {
-                controller: "kustomize-controller".into(),
-                field_manager: KUSTOMIZE_CONTROLLER_STATUS.into(),
-            },
-            // Quick retries keep failure tests short; no jitter keeps intervals exact.
-            RequeuePolicy::new(Duration::from_millis(200), Duration::from_secs(2), 0),
-            Metrics::new().unwrap(),
-            EventRecorder::new("kustomize-controller", Some(client.clone()), "").unwrap(),
-        ));
         let namespace = "flux-system".to_string();
         eddy_testkit::create_namespace(&client, &namespace).await;
         let shutdown = CancellationToken::new();
@@ -116,17 +99,12 @@ impl Environment {
             configs_label_selector: Some("reconcile.fluxcd.io/watch=Enabled".into()),
             external_artifacts: false,
         };
-        tokio::spawn(eddy_runtime::controller::run(
-            harness,
-            RunOptions {
-                namespace: None,
-                label_selector: String::new(),
-                concurrency: 4,
-                shutdown_grace: std::time::Duration::from_secs(5),
-            },
+        ControllerUnderTest::new("kustomize-controller", KUSTOMIZE_CONTROLLER_STATUS).spawn(
+            reconciler,
+            &client,
             shutdown.clone(),
             move |controller| add_watches(controller, &watch_client, &watch, Some(source_writers)),
-        ));
+        );
         Self {
             cluster,
             client,

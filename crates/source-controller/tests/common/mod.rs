@@ -11,11 +11,7 @@
 )]
 
 use eddy_api::source::v1::GitRepository;
-use eddy_runtime::controller::{Harness, HarnessSettings, RunOptions};
-use eddy_runtime::events::EventRecorder;
-use eddy_runtime::metrics::Metrics;
-use eddy_runtime::reconcile::RequeuePolicy;
-use eddy_testkit::TestCluster;
+use eddy_testkit::{ControllerUnderTest, TestCluster};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, PostParams};
@@ -218,30 +214,18 @@ impl Environment {
         .unwrap();
         let reconciler =
             GitRepositoryReconciler::new(client.clone(), storage.clone(), Duration::from_secs(1));
-        let harness = std::sync::Arc::new(Harness::new(
-            reconciler,
-            client.clone(),
-            HarnessSettings {
-                controller: "source-controller".into(),
-                field_manager: eddy_api::meta::field_managers::SOURCE_CONTROLLER_STATUS.into(),
-            },
-            // Quick retries keep failure tests short; no jitter keeps intervals exact.
-            RequeuePolicy::new(Duration::from_millis(200), Duration::from_secs(2), 0),
-            Metrics::new().unwrap(),
-            EventRecorder::new("source-controller", Some(client.clone()), "").unwrap(),
-        ));
         let namespace = "default".to_string();
-        tokio::spawn(eddy_runtime::controller::run(
-            harness,
-            RunOptions {
-                namespace: Some(namespace.clone()),
-                label_selector: String::new(),
-                concurrency: 2,
-                shutdown_grace: std::time::Duration::from_secs(5),
-            },
-            shutdown.clone(),
-            |controller| controller,
-        ));
+        ControllerUnderTest {
+            namespace: Some(namespace.clone()),
+            concurrency: 2,
+            ..ControllerUnderTest::new(
+                "source-controller",
+                eddy_api::meta::field_managers::SOURCE_CONTROLLER_STATUS,
+            )
+        }
+        .spawn(reconciler, &client, shutdown.clone(), |controller| {
+            controller
+        });
         let http = reqwest::Client::new();
         Self {
             cluster,
