@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tower::BoxError;
 use tower::ServiceExt as _;
@@ -201,7 +200,8 @@ pub fn one_line(error: &dyn std::error::Error) -> String {
 pub struct TokenBucket {
     qps: f64,
     burst: f64,
-    state: Mutex<(f64, Instant)>,
+    /// Tokens (negative: reserved ahead by waiting requests) as of the instant.
+    state: std::sync::Mutex<(f64, Instant)>,
 }
 
 impl TokenBucket {
@@ -211,17 +211,25 @@ impl TokenBucket {
         Self {
             qps: f64::from(qps),
             burst,
-            state: Mutex::new((burst, Instant::now())),
+            state: std::sync::Mutex::new((burst, Instant::now())),
         }
     }
 
-    /// Waits until a request may be sent.
+    fn lock(&self) -> std::sync::MutexGuard<'_, (f64, Instant)> {
+        // Never held across an await; a poisoned lock still holds a usable count.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits until a request may be sent. A request given up while waiting (its future
+    /// dropped) hands its reserved token back, as client-go's limiter does on cancel.
     pub async fn acquire(&self) {
         if self.qps <= 0.0 {
             return;
         }
         let wait = {
-            let mut state = self.state.lock().await;
+            let mut state = self.lock();
             let now = Instant::now();
             let (tokens, last) = *state;
             let refilled =
@@ -234,8 +242,35 @@ impl TokenBucket {
                 Duration::from_secs_f64(-remaining / self.qps)
             }
         };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        if wait.is_zero() {
+            return;
+        }
+        let reservation = Reservation {
+            bucket: self,
+            kept: false,
+        };
+        tokio::time::sleep(wait).await;
+        reservation.keep();
+    }
+}
+
+/// A token reserved by a waiting request, returned to the bucket unless kept.
+struct Reservation<'a> {
+    bucket: &'a TokenBucket,
+    kept: bool,
+}
+
+impl Reservation<'_> {
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            let mut state = self.bucket.lock();
+            state.0 = (state.0 + 1.0).min(self.bucket.burst);
         }
     }
 }
@@ -410,6 +445,26 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_request_given_up_while_waiting_hands_its_token_back() {
+        let bucket = Arc::new(TokenBucket::new(1.0, 1));
+        bucket.acquire().await;
+        // Out of tokens: this one would wait a second; it is given up after half of it.
+        let waiting = Arc::clone(&bucket);
+        let given_up = tokio::time::timeout(Duration::from_millis(500), async move {
+            waiting.acquire().await
+        })
+        .await;
+        assert!(given_up.is_err(), "still waiting at the timeout");
+        let start = Instant::now();
+        bucket.acquire().await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(500),
+            "the next request waits only for its own token, not the abandoned one's too"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_resource_out_of_tokens_does_not_hold_up_another() {
         let (service, mut handle) = tower_test::mock::pair::<ApiRequest, &'static str>();
         let mut limited = tower::Layer::layer(&RateLimitLayer::new(1.0, 2), service);
@@ -444,21 +499,32 @@ mod tests {
         );
     }
 
-    /// An API server stand-in answering `/livez/ping`, with the APF headers when `apf`.
+    /// An API server stand-in answering `/version` and `/livez/ping`, with the APF headers
+    /// when `apf`.
     async fn ping_server(apf: bool) -> String {
-        let router = axum::Router::new().route(
-            "/livez/ping",
-            axum::routing::get(move || async move {
-                let mut response = axum::response::Response::new(axum::body::Body::from("ok"));
-                if apf {
-                    response.headers_mut().insert(
-                        "X-Kubernetes-PF-FlowSchema-UID",
-                        http::HeaderValue::from_static("3b2d0f1e-exempt"),
-                    );
-                }
-                response
-            }),
-        );
+        let router = axum::Router::new()
+            .route(
+                "/version",
+                axum::routing::get(|| async {
+                    axum::Json(serde_json::json!({"major": "1", "minor": "33",
+                        "gitVersion": "v1.33.0", "gitCommit": "", "gitTreeState": "clean",
+                        "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
+                        "compiler": "gc", "platform": "linux/amd64"}))
+                }),
+            )
+            .route(
+                "/livez/ping",
+                axum::routing::get(move || async move {
+                    let mut response = axum::response::Response::new(axum::body::Body::from("ok"));
+                    if apf {
+                        response.headers_mut().insert(
+                            "X-Kubernetes-PF-FlowSchema-UID",
+                            http::HeaderValue::from_static("3b2d0f1e-exempt"),
+                        );
+                    }
+                    response
+                }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|error| panic!("{error}"));
@@ -467,6 +533,29 @@ mod tests {
             .unwrap_or_else(|error| panic!("{error}"));
         tokio::spawn(async move { axum::serve(listener, router).await });
         format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn connecting_to_a_server_with_priority_and_fairness_turns_client_limits_off() {
+        for (apf, expected_qps) in [(true, -1.0), (false, 50.0)] {
+            let url = ping_server(apf).await;
+            let directory = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+            let kubeconfig = directory.path().join("kubeconfig");
+            std::fs::write(
+                &kubeconfig,
+                format!(
+                    "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {url}\n\
+                     users:\n- name: u\n  user: {{}}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n\
+                     current-context: x\n"
+                ),
+            )
+            .unwrap_or_else(|error| panic!("{error}"));
+            let path = kubeconfig.to_string_lossy().into_owned();
+            let (_, settings) = connect(&path, 50.0, 300)
+                .await
+                .unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(settings.qps, expected_qps, "APF headers: {apf}");
+        }
     }
 
     #[tokio::test]

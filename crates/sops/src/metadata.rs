@@ -292,7 +292,7 @@ pub(crate) fn unflatten(entries: &[(String, String)]) -> Result<Value> {
     let mut root = Value::Object(Map::new());
     for (key, value) in entries {
         let mut node = &mut root;
-        let tokens = tokenize(key);
+        let tokens = tokenize(key)?;
         let last = tokens.len().saturating_sub(1);
         for (index, token) in tokens.into_iter().enumerate() {
             let leaf = index == last;
@@ -337,13 +337,23 @@ enum Token {
     Index(usize),
 }
 
-fn tokenize(path: &str) -> Vec<Token> {
+/// The deepest `sops_…` key accepted: SOPS's own metadata nests at most five levels
+/// (`sops_key_groups__list_0__map_age__list_0__map_enc`). The bound also keeps a hostile key
+/// from costing quadratic time here or deep recursion when the tree is rebuilt.
+const MAX_METADATA_TOKENS: usize = 16;
+
+fn tokenize(path: &str) -> Result<Vec<Token>> {
     const MAP: &str = "__map_";
     const LIST: &str = "__list_";
     let mut tokens = Vec::new();
     let mut rest = path;
     let mut current_is_list = false;
     loop {
+        if tokens.len() >= MAX_METADATA_TOKENS {
+            return Err(invalid(format!(
+                "metadata key nests deeper than {MAX_METADATA_TOKENS} levels"
+            )));
+        }
         let next_map = rest.find(MAP);
         let next_list = rest.find(LIST);
         let (end, separator_is_list, separator_len) = match (next_map, next_list) {
@@ -359,7 +369,7 @@ fn tokenize(path: &str) -> Vec<Token> {
             Token::Key(part.to_string())
         });
         if separator_len == 0 {
-            return tokens;
+            return Ok(tokens);
         }
         current_is_list = separator_is_list;
         rest = &rest[end + separator_len..];

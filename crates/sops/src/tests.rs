@@ -475,3 +475,54 @@ fn shamir_key_groups_decrypt_with_enough_identities_and_fail_clearly_without() {
         "{error}"
     );
 }
+
+#[test]
+fn hostile_nesting_is_an_error_not_a_crash() {
+    let ids = Identities::new();
+    // A dotenv metadata key nesting four hundred thousand levels deep, within the size bound.
+    let mut dotenv = String::from("sops_mac=ENC[AES256_GCM,data:x,iv:x,tag:x,type:str]\nsops_a");
+    dotenv.push_str(&"__map_a".repeat(400_000));
+    dotenv.push_str("=x\n");
+    assert!(dotenv.len() < crate::MAX_DOCUMENT_SIZE);
+    let error = decrypt(
+        dotenv.as_bytes(),
+        Format::Dotenv,
+        Format::Dotenv,
+        &ids,
+        Options::default(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("nests deeper"), "{error}");
+    // Deeply nested YAML and JSON sequences are refused by their parsers' depth limits.
+    let depth = 100_000;
+    let yaml = format!(
+        "sops:\n  mac: ENC[AES256_GCM,data:x,iv:x,tag:x,type:str]\na: {}{}\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    assert!(
+        decrypt(
+            yaml.as_bytes(),
+            Format::Yaml,
+            Format::Yaml,
+            &ids,
+            Options::default()
+        )
+        .is_err()
+    );
+    let json = format!(
+        "{{\"sops\": {{\"mac\": \"x\"}}, \"a\": {}{}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    assert!(
+        decrypt(
+            json.as_bytes(),
+            Format::Json,
+            Format::Json,
+            &ids,
+            Options::default()
+        )
+        .is_err()
+    );
+}

@@ -68,6 +68,10 @@ pub enum DecryptError {
 #[derive(Clone, Debug)]
 pub struct Decryptor {
     identities: Arc<Identities>,
+    /// Why there are no keys, when the Secret holds only key kinds this build cannot use:
+    /// said when a document needs a key, so a Kustomization that decrypts nothing still
+    /// reconciles (Flux imports those keys and succeeds).
+    missing_keys: Option<String>,
 }
 
 impl Decryptor {
@@ -83,7 +87,7 @@ impl Decryptor {
         let Some(decryption) = &kustomization.spec.decryption else {
             return Ok(None);
         };
-        let identities = match (&decryption.secret_ref, global) {
+        let (identities, missing_keys) = match (&decryption.secret_ref, global) {
             (Some(reference), _) => {
                 let namespace = kustomization.metadata.namespace.clone().unwrap_or_default();
                 let entries = read_key_secret(client, &namespace, &reference.name, "").await?;
@@ -91,12 +95,16 @@ impl Decryptor {
             }
             (None, Some((namespace, name))) => {
                 let entries = read_key_secret(client, namespace, name, " age").await?;
-                import_age_keys(&entries, &format!("{namespace}/{name}"))?
+                (
+                    import_age_keys(&entries, &format!("{namespace}/{name}"))?,
+                    None,
+                )
             }
-            (None, None) => Identities::new(),
+            (None, None) => (Identities::new(), None),
         };
         Ok(Some(Self {
             identities: Arc::new(identities),
+            missing_keys,
         }))
     }
 
@@ -104,6 +112,15 @@ impl Decryptor {
     pub fn from_identities(identities: Identities) -> Self {
         Self {
             identities: Arc::new(identities),
+            missing_keys: None,
+        }
+    }
+
+    /// The keys to decrypt a document with, or why there are none this build can use.
+    fn keys(&self) -> Result<&Identities, String> {
+        match &self.missing_keys {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(&self.identities),
         }
     }
 
@@ -209,7 +226,7 @@ impl Decryptor {
         if !eddy_sops::has_marker(&data, format) {
             return Ok(());
         }
-        let plain = eddy_sops::decrypt(&data, format, format, &self.identities, OPTIONS)
+        let plain = eddy_sops::decrypt(&data, format, format, self.keys()?, OPTIONS)
             .map_err(|error| error.to_string())?;
         write_private(&path, &plain).map_err(|error| {
             format!(
@@ -240,7 +257,8 @@ impl Decryptor {
         );
         if eddy_sops::is_encrypted_document(object) {
             let kind = text(object, &["kind"]).to_string();
-            return eddy_sops::decrypt_value(object, &self.identities, OPTIONS)
+            let keys = self.keys().map_err(|message| failure(object, message))?;
+            return eddy_sops::decrypt_value(object, keys, OPTIONS)
                 .map(|()| true)
                 .map_err(|error| {
                     failure(
@@ -268,8 +286,9 @@ impl Decryptor {
                 continue;
             };
             let output = Format::for_path(key);
-            let plain = eddy_sops::decrypt(&data, input, output, &self.identities, OPTIONS)
-                .map_err(|error| {
+            let keys = self.keys().map_err(|message| failure(object, message))?;
+            let plain =
+                eddy_sops::decrypt(&data, input, output, keys, OPTIONS).map_err(|error| {
                     failure(
                         object,
                         format!(
@@ -370,7 +389,12 @@ fn import_age_keys(
     Ok(identities)
 }
 
-fn import_keys(entries: &[(String, Vec<u8>)], described: &str) -> Result<Identities, DecryptError> {
+/// The age identities of a `secretRef` Secret and, when it holds only key kinds this build does
+/// not support, the message saying so.
+fn import_keys(
+    entries: &[(String, Vec<u8>)],
+    described: &str,
+) -> Result<(Identities, Option<String>), DecryptError> {
     let mut identities = Identities::new();
     let mut unsupported = BTreeSet::new();
     for (name, value) in entries {
@@ -388,13 +412,13 @@ fn import_keys(entries: &[(String, Vec<u8>)], described: &str) -> Result<Identit
             unsupported.insert(*kind);
         }
     }
-    if identities.is_empty() && !unsupported.is_empty() {
-        return Err(DecryptError::Keys(format!(
+    let missing = (identities.is_empty() && !unsupported.is_empty()).then(|| {
+        format!(
             "sops decryption Secret '{described}' holds {} keys, which are not supported by this build of kustomize-controller (age keys in '*.agekey' entries are)",
             unsupported.into_iter().collect::<Vec<_>>().join(", ")
-        )));
-    }
-    Ok(identities)
+        )
+    });
+    Ok((identities, missing))
 }
 
 /// `kustomize.toolkit.fluxcd.io/decrypt: disabled` (compared case-insensitively, as Flux does).
@@ -444,7 +468,7 @@ fn is_remote(path: &str) -> bool {
 }
 
 /// `entry` (relative to `dir`, or absolute meaning relative to `root`) resolved lexically and
-/// then through symlinks; `None` when either leaves `root`.
+/// then through symlinks (the result has none left); `None` when either leaves `root`.
 fn confine(root: &Path, dir: &Path, entry: &str) -> Option<PathBuf> {
     let resolved = if Path::new(entry).is_absolute() {
         resolve(root, entry.trim_start_matches('/'))
@@ -454,13 +478,15 @@ fn confine(root: &Path, dir: &Path, entry: &str) -> Option<PathBuf> {
     if !resolved.starts_with(root) {
         return None;
     }
-    // A path that exists must also stay inside once symlinks are followed.
-    if let (Ok(real), Ok(real_root)) = (resolved.canonicalize(), root.canonicalize())
-        && !real.starts_with(&real_root)
-    {
-        return None;
+    // A path that exists must also stay inside once symlinks are followed, and is used
+    // resolved (as Flux's securejoin does), so a symlink to a file in the root reads as it.
+    match (resolved.canonicalize(), root.canonicalize()) {
+        (Ok(real), Ok(real_root)) => real
+            .strip_prefix(&real_root)
+            .ok()
+            .map(|inside| root.join(inside)),
+        _ => Some(resolved),
     }
-    Some(resolved)
 }
 
 fn read_bounded(path: &Path) -> std::io::Result<String> {
@@ -689,9 +715,70 @@ mod tests {
     }
 
     #[test]
-    fn only_unsupported_key_kinds_in_the_secret_fail_clearly() {
+    fn a_symlink_inside_the_root_is_decrypted_as_its_target_and_one_leaving_it_is_refused() {
+        let (identity, recipient) = testing::generate_identity();
+        let key = testing::random_data_key();
+        let age_keys = [(recipient.clone(), testing::age_encrypt(&recipient, &key))];
+        let root = tempfile::tempdir().unwrap();
+        let shared = root.path().join("shared");
+        let app = root.path().join("app");
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::create_dir_all(&app).unwrap();
+        std::fs::write(
+            shared.join("app.env"),
+            testing::encrypt_bytes(
+                b"USER=admin\n",
+                Format::Dotenv,
+                &key,
+                &age_keys,
+                &Settings::default(),
+            ),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("../shared/app.env", app.join("app.env")).unwrap();
+        std::fs::write(
+            app.join("kustomization.yaml"),
+            "secretGenerator:\n- name: s\n  envs: [app.env]\n",
+        )
+        .unwrap();
+        decryptor(&identity)
+            .decrypt_sources(root.path(), &app)
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(app.join("app.env")).unwrap(),
+            "USER=admin\n"
+        );
+
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.env"), "A=b\n").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.env"), app.join("out.env")).unwrap();
+        std::fs::write(
+            app.join("kustomization.yaml"),
+            "secretGenerator:\n- name: s\n  envs: [out.env]\n",
+        )
+        .unwrap();
+        let error = decryptor(&identity)
+            .decrypt_sources(root.path(), &app)
+            .unwrap_err();
+        assert!(error.to_string().contains("is not in or below"), "{error}");
+    }
+
+    #[test]
+    fn only_unsupported_key_kinds_fail_clearly_once_a_document_needs_a_key() {
         let entries = vec![("identity.asc".to_string(), b"-----BEGIN PGP".to_vec())];
-        let error = import_keys(&entries, "flux-system/sops-keys").unwrap_err();
+        let (identities, missing) = import_keys(&entries, "flux-system/sops-keys").unwrap();
+        let decryptor = Decryptor {
+            identities: Arc::new(identities),
+            missing_keys: missing,
+        };
+        // Nothing encrypted: nothing to say.
+        let mut plain = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "plain"}, "data": {"a": "Yg=="}});
+        assert!(!decryptor.decrypt_object(&mut plain).unwrap());
+        // An encrypted document: the reason there is no key.
+        let (_, recipient) = testing::generate_identity();
+        let mut encrypted = testing::encrypt_value_for(&secret(), &recipient, &data_regex());
+        let error = decryptor.decrypt_object(&mut encrypted).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -703,7 +790,8 @@ mod tests {
             ("identity.asc".to_string(), b"-----BEGIN PGP".to_vec()),
             ("identity.agekey".to_string(), identity.into_bytes()),
         ];
-        assert_eq!(import_keys(&entries, "ns/keys").unwrap().len(), 1);
+        let (identities, missing) = import_keys(&entries, "ns/keys").unwrap();
+        assert_eq!((identities.len(), missing), (1, None));
         let entries = vec![("bad.agekey".to_string(), b"AGE-SECRET-KEY-1XYZ".to_vec())];
         let error = import_keys(&entries, "ns/keys").unwrap_err().to_string();
         assert!(
