@@ -51,6 +51,14 @@ pub struct KustomizeArgs {
     /// entries decrypt the Kustomizations that ask for SOPS decryption without a secretRef.
     #[arg(long, default_value = "")]
     pub sops_age_secret: String,
+
+    /// Allow use of the user.exec section in kubeconfigs provided for remote apply.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub insecure_kubeconfig_exec: bool,
+
+    /// Allow that kubeconfigs provided for remote apply can disable TLS verification.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub insecure_kubeconfig_tls: bool,
 }
 
 /// The feature gates kustomize-controller knows, with Flux's defaults.

@@ -26,8 +26,9 @@
 //! age keys), the `cel` crate (`readyExpr`, `healthCheckExprs`).
 //!
 //! Not in this build, and refused rather than half done: SOPS keys other than age (OpenPGP,
-//! Vault, cloud KMS: "not supported") and `spec.kubeConfig` remote clusters (the
-//! Kustomization stalls instead of being applied to the local cluster).
+//! Vault, cloud KMS: "not supported") and `spec.kubeConfig.configMapRef` (workload identity:
+//! the reconcile fails instead of applying to the local cluster). `spec.kubeConfig.secretRef`
+//! applies to the remote cluster its kubeconfig names (`kustomization::remote`).
 
 pub mod flags;
 pub mod kustomization;

@@ -11,7 +11,7 @@ use eddy_runtime::{CommonArgs, Process, ProcessError};
 use crate::flags::{Args, Features};
 use crate::kustomization::watch::{WatchOptions, add_watches};
 use crate::kustomization::{
-    ApplySettings, Clients, KustomizationReconciler, Settings, SourceCache,
+    ApplySettings, Clients, KustomizationReconciler, RemoteOptions, Settings, SourceCache,
 };
 
 /// The controller name (metrics, events, leader election).
@@ -72,7 +72,11 @@ pub async fn run(args: Args) -> Result<(), RunError> {
         process.client.clone(),
         Some(process.client_settings.clone()),
         args.common.default_service_account.clone(),
-    );
+    )
+    .with_remote_options(RemoteOptions {
+        insecure_exec: args.kustomize.insecure_kubeconfig_exec,
+        insecure_tls: args.kustomize.insecure_kubeconfig_tls,
+    });
     let http = reqwest::Client::builder().build()?;
     let mut reconciler = KustomizationReconciler::new(clients, http, settings);
     let mut source_writers = None;

@@ -26,6 +26,7 @@ pub mod health;
 pub mod health_expressions;
 pub mod prune;
 mod reconcile;
+pub mod remote;
 pub mod source;
 pub mod watch;
 
@@ -33,14 +34,14 @@ use std::time::Duration;
 
 use eddy_api::kustomize::v1::{Kustomization, KustomizationStatus};
 use eddy_api::meta::field_managers::KUSTOMIZE_CONTROLLER_STATUS;
-use eddy_apply::KindCache;
 use eddy_runtime::controller::{Reconciler, Run};
 use eddy_runtime::{StepError, Success};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 
 pub use apply::ApplySettings;
-pub use clients::Clients;
+pub use clients::{Clients, Target};
+pub use remote::RemoteOptions;
 pub use source::{SourceCache, SourceCacheWriters};
 
 /// How the reconciler behaves: the flags and gates that concern it.
@@ -101,7 +102,6 @@ impl Default for Settings {
 pub struct KustomizationReconciler {
     clients: Clients,
     http: reqwest::Client,
-    kinds: KindCache,
     sources: Option<SourceCache>,
     settings: Settings,
 }
@@ -113,7 +113,6 @@ impl KustomizationReconciler {
         Self {
             clients,
             http,
-            kinds: KindCache::new(),
             sources: None,
             settings,
         }

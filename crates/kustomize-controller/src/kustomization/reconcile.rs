@@ -23,7 +23,7 @@ use super::health::objects_to_check;
 use super::health_expressions;
 use super::prune::{deletes_objects, owner_of, prune, waits_for_termination};
 use super::source::{self, FetchError, ResolvedSource, SourceError};
-use super::{KustomizationReconciler, apply};
+use super::{KustomizationReconciler, Target, apply};
 
 /// A duration cut to whole milliseconds, so that elapsed times print as `15ms` or `1.234s`
 /// rather than as a count of nanoseconds.
@@ -121,13 +121,6 @@ impl KustomizationReconciler {
                 ));
             }
         };
-        if spec.kube_config.is_some() {
-            // Applying to the local cluster instead would be worse than not applying at all.
-            return Err(StepError::stalling(
-                reasons::RECONCILIATION_FAILED,
-                "spec.kubeConfig (remote clusters) is not supported by this build of kustomize-controller",
-            ));
-        }
         if let Some(checks) = spec.health_check_exprs.as_deref() {
             health_expressions::validate(checks).map_err(|message| {
                 StepError::stalling(
@@ -275,9 +268,10 @@ impl KustomizationReconciler {
 
         run.status.last_attempted_revision = Some(attempt.revision.clone());
         attempt.progress(run, "Building manifests");
-        let client = self
+        let Target { client, kinds } = self
             .clients
             .for_kustomization(kustomization)
+            .await
             .map_err(|message| attempt.failure(reasons::RECONCILIATION_FAILED, message))?;
         let build_failed =
             |error: BuildError| attempt.failure(reasons::BUILD_FAILED, error.to_string());
@@ -313,7 +307,7 @@ impl KustomizationReconciler {
 
         attempt.progress(run, "Detecting drift");
         let manager = ResourceManager::new(client.clone(), KUSTOMIZE_CONTROLLER)
-            .with_kind_cache(self.kinds.clone())
+            .with_kind_cache(kinds)
             .with_concurrency(self.settings.concurrent_ssa);
         let options = apply::apply_options(kustomization, &self.settings.apply)
             .map_err(|message| attempt.failure(reasons::RECONCILIATION_FAILED, message))?;
@@ -513,8 +507,7 @@ impl KustomizationReconciler {
         &self,
         kustomization: &Kustomization,
     ) -> Result<(), StepError> {
-        // Objects of a remote cluster were never applied by this build; nothing to delete here.
-        if !deletes_objects(kustomization) || kustomization.spec.kube_config.is_some() {
+        if !deletes_objects(kustomization) {
             return Ok(());
         }
         let inventory: ResourceInventory = kustomization
@@ -535,12 +528,24 @@ impl KustomizationReconciler {
                 return Ok(());
             }
         }
-        let client = self
-            .clients
-            .for_kustomization(kustomization)
-            .map_err(|message| StepError::retryable(reasons::RECONCILIATION_FAILED, message))?;
+        let Target { client, kinds } = match self.clients.for_kustomization(kustomization).await {
+            Ok(target) => target,
+            // As Flux (`CanImpersonate`): without the remote cluster's kubeconfig nothing can
+            // be deleted there, and the Kustomization must not be stuck on it.
+            Err(message) if kustomization.spec.kube_config.is_some() => {
+                let listed: Vec<String> = objects.iter().map(|object| object.subject()).collect();
+                tracing::error!(%namespace, %name, "skipping pruning, {message}; unable to prune objects: {}", listed.join(", "));
+                return Ok(());
+            }
+            Err(message) => {
+                return Err(StepError::retryable(
+                    reasons::RECONCILIATION_FAILED,
+                    message,
+                ));
+            }
+        };
         let manager = ResourceManager::new(client, KUSTOMIZE_CONTROLLER)
-            .with_kind_cache(self.kinds.clone())
+            .with_kind_cache(kinds)
             .with_concurrency(self.settings.concurrent_ssa);
         let options = eddy_apply::manager::DeleteOptions::new(owner_of(kustomization));
         let (change_set, result) = manager.delete_all(&objects, &options).await;
