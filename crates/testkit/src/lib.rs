@@ -36,15 +36,27 @@ pub use poll::{DEADLINE, POLL, eventually, eventually_explained, wait_until};
 
 /// A loopback port nothing listens on right now, for a binary that must be told its address
 /// before it starts and does not log what it bound (bind and drop: the port stays free unless
-/// another process grabs it in between, which the kernel makes unlikely by not reusing it soon).
+/// another process grabs it in between). The kernel may hand a port it just released out
+/// again, so a port is never returned twice in one test process.
 ///
 /// # Panics
-/// When no loopback port can be bound.
+/// When no new loopback port can be bound.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for _ in 0..100 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
+    panic!("no loopback port that was not handed out already")
 }
 
 /// Sends Eddy's logs (debug level, console format) to stderr when `EDDY_TEST_LOG` is set, so a

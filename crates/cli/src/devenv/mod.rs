@@ -190,14 +190,33 @@ pub(crate) fn git_server(args: GitServerArgs) -> Result<()> {
     })
 }
 
+/// The port of `purpose`: the one it had, or a free one no other purpose has. Ports are found
+/// before the processes that bind them start, and the system may hand a port it just
+/// released out again; two of our processes must never be given the same one.
 fn port(state: &mut DevState, purpose: &str) -> Result<u16> {
+    port_from(state, purpose, free_port)
+}
+
+fn port_from(
+    state: &mut DevState,
+    purpose: &str,
+    mut next_free: impl FnMut() -> Result<u16>,
+) -> Result<u16> {
     if let Some(port) = state.ports.get(purpose) {
         return Ok(*port);
     }
-    let port = free_port()?;
-    state.ports.insert(purpose.to_string(), port);
-    Ok(port)
+    for _ in 0..PORT_ATTEMPTS {
+        let port = next_free()?;
+        if !state.ports.values().any(|taken| *taken == port) {
+            state.ports.insert(purpose.to_string(), port);
+            return Ok(port);
+        }
+    }
+    bail!("no free loopback port for {purpose} after {PORT_ATTEMPTS} attempts")
 }
+
+/// How often [`port`] asks the system for a port not given to another purpose yet.
+const PORT_ATTEMPTS: usize = 100;
 
 fn bin_dir(given: Option<PathBuf>) -> Result<PathBuf> {
     match given {
@@ -439,4 +458,34 @@ fn print_next_steps(state: &DevState) {
         git = state.git_url,
         dir = state.data_dir.display(),
     );
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is how these tests report failure"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_handed_out_again_by_the_system_is_not_given_to_a_second_purpose() {
+        let mut state = DevState::default();
+        let mut offered = [40_001, 40_001, 40_002].into_iter();
+        let mut next = || Ok(offered.next().unwrap());
+        assert_eq!(
+            port_from(&mut state, "apiserver", &mut next).unwrap(),
+            40_001
+        );
+        assert_eq!(
+            port_from(&mut state, "flux-config-agent-health", &mut next).unwrap(),
+            40_002
+        );
+        // A purpose keeps its port.
+        assert_eq!(
+            port_from(&mut state, "apiserver", || Ok(1)).unwrap(),
+            40_001
+        );
+        assert!(port_from(&mut state, "git", || Ok(40_002)).is_err());
+    }
 }
