@@ -235,14 +235,16 @@ async fn the_seed_scenario_runs_end_to_end_from_eddy_dev_up() {
         .delete("cluster-config", &DeleteParams::default())
         .await
         .unwrap();
-    eventually(
+    eddy_testkit::eventually_explained(
         "the FluxConfig cleaned up",
         Duration::from_secs(90),
         async || {
-            configs.get_opt("cluster-config").await.unwrap().is_none()
+            (configs.get_opt("cluster-config").await.unwrap().is_none()
                 && deployments.get_opt("podinfo").await.unwrap().is_none()
-                && namespaces.get_opt("dev-space").await.unwrap().is_none()
+                && namespaces.get_opt("dev-space").await.unwrap().is_none())
+            .then_some(())
         },
+        || state_of(&kubeconfig, &data_dir),
     )
     .await;
     let left = kube_get(
@@ -272,6 +274,32 @@ async fn apps_failure(configs: &Api<FluxConfig>) -> Option<String> {
 }
 
 /// `kubectl get` through the dev cluster's kubeconfig, as a user would look.
+/// What is left and what the controllers said last, for a failure message.
+fn state_of(kubeconfig: &Path, data_dir: &Path) -> String {
+    let objects = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args([
+            "get",
+            "fluxconfigs,gitrepositories,kustomizations,deployments,namespaces",
+            "-A",
+            "-o",
+            "wide",
+        ])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    let mut state = format!("objects:\n{objects}");
+    for log in ["kustomize-controller", "flux-config-agent", "apiserver"] {
+        let text = std::fs::read_to_string(data_dir.join("logs").join(format!("{log}.log")))
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(25)..].join("\n");
+        state.push_str(&format!("\nlast lines of {log}.log:\n{tail}\n"));
+    }
+    state
+}
+
 fn kube_get(kubeconfig: &Path, args: &[&str]) -> String {
     let output = Command::new("kubectl")
         .arg("--kubeconfig")

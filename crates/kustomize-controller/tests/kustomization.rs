@@ -12,9 +12,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Environment, Options, condition, config_map_yaml, deployment_yaml, inventory_ids,
+    DEADLINE, Environment, Options, condition, config_map_yaml, deployment_yaml, inventory_ids,
     namespace_yaml, never_ready_deployment_yaml, service_yaml,
 };
+use eddy_testkit::wait_until;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
@@ -232,6 +233,50 @@ async fn one_invalid_object_applies_nothing_of_its_stage_and_keeps_the_previous_
         "the valid change was not applied"
     );
     assert!(env.read("v1", "Service", "dev", "broken").await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_kustomization_stops_its_health_check_and_prunes_at_once() {
+    let env = Environment::start().await;
+    let files = vec![
+        ("ns.yaml".to_string(), namespace_yaml("dev")),
+        (
+            "deploy.yaml".to_string(),
+            never_ready_deployment_yaml("dev", "stuck", 1),
+        ),
+    ];
+    env.publish("repo", "main@sha1:1111", &borrowed(&files))
+        .await;
+    let mut wait = spec("./", "10m");
+    wait["wait"] = json!(true);
+    wait["timeout"] = json!("10m");
+    env.create("apps", wait).await;
+    env.wait_for("apps", "running its health checks", DEADLINE, |ks| {
+        condition(ks, "Healthy").is_some_and(|healthy| healthy.status == "Unknown")
+    })
+    .await;
+
+    env.kustomizations()
+        .delete("apps", &DeleteParams::default())
+        .await
+        .unwrap();
+    // Well within the ten-minute timeout the health check was given.
+    wait_until("the Kustomization to be gone", DEADLINE, async || match env
+        .kustomizations()
+        .get_opt("apps")
+        .await
+        .unwrap()
+    {
+        None => Ok(()),
+        Some(_) => Err("still there".to_string()),
+    })
+    .await;
+    env.wait_object(
+        ("apps/v1", "Deployment", "dev", "stuck"),
+        "pruned",
+        |object| object.is_none(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

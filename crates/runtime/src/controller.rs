@@ -25,6 +25,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -78,6 +79,32 @@ pub struct Run<K: Reconciled> {
     pub events: Vec<PendingEvent>,
     /// A requeue sooner than the interval after success (e.g. waiting for health checks).
     pub requeue_after: Option<Duration>,
+    /// Whether the controller's cache already shows the object being deleted.
+    deletion_check: Option<DeletionCheck>,
+}
+
+/// Looks up the latest version of the reconciled object in the controller's cache.
+#[derive(Clone)]
+pub struct DeletionCheck(Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl DeletionCheck {
+    /// Whether the object has a deletionTimestamp now.
+    pub fn is_requested(&self) -> bool {
+        (self.0)()
+    }
+
+    /// Resolves once the object has a deletionTimestamp, looking every `interval`.
+    pub async fn requested(&self, interval: Duration) {
+        while !self.is_requested() {
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+impl Debug for DeletionCheck {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("DeletionCheck")
+    }
 }
 
 /// An event a step asks the harness to emit.
@@ -94,13 +121,22 @@ pub struct PendingEvent {
 }
 
 impl<K: Reconciled> Run<K> {
-    fn new(object: &K) -> Self {
+    /// An attempt on `object`: its status as it stands, no events, no deletion check.
+    pub fn new(object: &K) -> Self {
         Self {
             status: object.status().cloned().unwrap_or_default(),
             progress: DEFAULT_PROGRESS_MESSAGE.to_string(),
             events: Vec::new(),
             requeue_after: None,
+            deletion_check: None,
         }
+    }
+
+    /// A check that tells whether the object has been marked for deletion since this attempt
+    /// started (from the watch cache, no request): a long step, such as waiting for health,
+    /// can stop early, as the finalizer is next. `None` outside a running controller.
+    pub fn deletion_check(&self) -> Option<DeletionCheck> {
+        self.deletion_check.clone()
     }
 
     /// Queues a normal event.
@@ -160,6 +196,8 @@ pub struct Harness<R: Reconciler> {
     recorder: EventRecorder,
     clock: Clock,
     in_flight: AtomicI64,
+    /// The controller's cache of the reconciled kind, once `run` started it.
+    store: std::sync::OnceLock<Store<R::Object>>,
 }
 
 impl<R: Reconciler> Harness<R> {
@@ -181,6 +219,7 @@ impl<R: Reconciler> Harness<R> {
             recorder,
             clock: Arc::new(|| Time(k8s_openapi::jiff::Timestamp::now())),
             in_flight: AtomicI64::new(0),
+            store: std::sync::OnceLock::new(),
         }
     }
 
@@ -264,6 +303,15 @@ impl<R: Reconciler> Harness<R> {
         self.metrics.record_suspend(&labels, false);
 
         let mut run = Run::new(object);
+        if let Some(store) = self.store.get() {
+            let store = store.clone();
+            let key = ObjectRef::from_obj(object);
+            run.deletion_check = Some(DeletionCheck(Arc::new(move || {
+                store
+                    .get(&key)
+                    .is_some_and(|latest| latest.meta().deletion_timestamp.is_some())
+            })));
+        }
         let outcome = self.reconciler.reconcile(object, &mut run).await;
         let requested_at = meta
             .annotations
@@ -526,6 +574,8 @@ pub async fn run<R: Reconciler>(
         watch_config = watch_config.labels(&options.label_selector);
     }
     let (reader, writer) = reflector::store();
+    // A second run of the same harness keeps the first cache; nothing else sets it.
+    let _ = harness.store.set(reader.clone());
     let controller_name = harness.settings.controller.clone();
     let metrics = harness.metrics.clone();
     let objects = watcher(api, watch_config)

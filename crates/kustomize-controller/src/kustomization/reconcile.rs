@@ -461,6 +461,7 @@ impl KustomizationReconciler {
         self.patch_status(kustomization, &progressing).await;
 
         let started = Instant::now();
+        let deletion = run.deletion_check();
         let options = WaitOptions {
             interval: self.settings.health_check_interval,
             timeout: attempt.timeout,
@@ -473,8 +474,18 @@ impl KustomizationReconciler {
             .health_check_exprs
             .as_deref()
             .unwrap_or_default();
-        let waited =
-            health_expressions::wait_for(manager, client, &objects, expressions, &options).await;
+        let wait = health_expressions::wait_for(manager, client, &objects, expressions, &options);
+        // A Kustomization deleted meanwhile stops waiting: its finalizer is next, and may be
+        // what removes the objects waited for (a namespace pruned by another Kustomization).
+        let waited = match &deletion {
+            Some(deletion) => tokio::select! {
+                waited = wait => waited,
+                () = deletion.requested(options.interval) => Err(
+                    "health check canceled: the Kustomization is being deleted".to_string()
+                ),
+            },
+            None => wait.await,
+        };
         if let Err(message) = waited {
             conditions::set(
                 conditions,

@@ -385,12 +385,7 @@ mod tests {
     }
 
     fn run_for(repository: &GitRepository) -> Run<GitRepository> {
-        Run {
-            status: repository.status.clone().unwrap_or_default(),
-            progress: eddy_runtime::controller::DEFAULT_PROGRESS_MESSAGE.to_string(),
-            events: Vec::new(),
-            requeue_after: None,
-        }
+        Run::new(repository)
     }
 
     fn artifact(path: &str, digest: &str) -> Artifact {
