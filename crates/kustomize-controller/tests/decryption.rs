@@ -90,23 +90,45 @@ async fn keys_come_from_the_agekey_entries_of_the_referenced_secret() {
     )
     .await;
 
-    let decryptor = Decryptor::load(&env.client, &kustomization(&env, "sops-age"), None)
+    let ks = kustomization(&env, "sops-age");
+    assert_decrypts_for(&env, &ks, None, &recipient).await;
+    assert_eq!(
+        load_error(&env, &kustomization(&env, "missing"), None).await,
+        "secrets \"missing\" not found"
+    );
+}
+
+/// Loads the decryptor of `ks` and checks it decrypts a Secret encrypted for `recipient`.
+async fn assert_decrypts_for(
+    env: &Environment,
+    ks: &Kustomization,
+    global: Option<&(String, String)>,
+    recipient: &str,
+) {
+    let decryptor = Decryptor::load(&env.client, ks, global)
         .await
         .unwrap()
         .expect("spec.decryption is set");
     let manifests = decryptor
-        .decrypt_manifests(&encrypted_secret(&recipient))
+        .decrypt_manifests(&encrypted_secret(recipient))
         .unwrap();
     assert!(
         manifests.contains(&format!("password: {PASSWORD_BASE64}")),
         "{manifests}"
     );
     assert!(!manifests.contains("sops:"), "{manifests}");
+}
 
-    let error = Decryptor::load(&env.client, &kustomization(&env, "missing"), None)
+/// Why the decryptor of `ks` could not be loaded.
+async fn load_error(
+    env: &Environment,
+    ks: &Kustomization,
+    global: Option<&(String, String)>,
+) -> String {
+    Decryptor::load(&env.client, ks, global)
         .await
-        .unwrap_err();
-    assert_eq!(error.to_string(), "secrets \"missing\" not found");
+        .unwrap_err()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,28 +141,18 @@ async fn without_a_secret_ref_the_sops_age_secret_of_the_controller_is_used() {
     decryption.secret_ref = None;
     let global = (env.namespace.clone(), "global-age".to_string());
 
-    let decryptor = Decryptor::load(&env.client, &ks, Some(&global))
-        .await
-        .unwrap()
-        .expect("spec.decryption is set");
-    let manifests = decryptor
-        .decrypt_manifests(&encrypted_secret(&recipient))
-        .unwrap();
-    assert!(
-        manifests.contains(&format!("password: {PASSWORD_BASE64}")),
-        "{manifests}"
-    );
+    assert_decrypts_for(&env, &ks, Some(&global), &recipient).await;
     // A secretRef takes precedence over the controller's Secret.
     let with_ref = kustomization(&env, "missing");
-    let error = Decryptor::load(&env.client, &with_ref, Some(&global))
-        .await
-        .unwrap_err();
-    assert_eq!(error.to_string(), "secrets \"missing\" not found");
+    assert_eq!(
+        load_error(&env, &with_ref, Some(&global)).await,
+        "secrets \"missing\" not found"
+    );
     let missing_global = (env.namespace.clone(), "absent".to_string());
-    let error = Decryptor::load(&env.client, &ks, Some(&missing_global))
-        .await
-        .unwrap_err();
-    assert_eq!(error.to_string(), "secrets \"absent\" not found");
+    assert_eq!(
+        load_error(&env, &ks, Some(&missing_global)).await,
+        "secrets \"absent\" not found"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

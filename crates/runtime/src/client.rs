@@ -96,6 +96,24 @@ impl ClientSettings {
     pub fn build(&self) -> Result<kube::Client, ClientError> {
         build_client(self.config.clone(), self.qps, self.burst)
     }
+
+    /// `client` (built from these settings) when its server lacks priority and fairness, else
+    /// a client without client-side limits, the settings changed to say so: Flux's
+    /// `GetConfigOrDie` for its own cluster and `KubeConfig` for remote ones.
+    pub async fn unthrottled_under_apf(
+        &mut self,
+        client: kube::Client,
+    ) -> Result<kube::Client, ClientError> {
+        if self.qps <= 0.0 || !priority_and_fairness_enabled(&client).await {
+            return Ok(client);
+        }
+        self.qps = -1.0;
+        tracing::info!(
+            server = %self.config.cluster_url,
+            "the API server applies priority and fairness: client-side throttling is off"
+        );
+        self.build()
+    }
 }
 
 impl std::fmt::Debug for ClientSettings {
@@ -166,15 +184,9 @@ pub async fn connect(
     let config = load_config(kubeconfig).await?;
     let url = config.cluster_url.to_string();
     let mut settings = ClientSettings { config, qps, burst };
-    let mut client = settings.build()?;
+    let client = settings.build()?;
     let version = check_connection(&client, &url, Duration::from_secs(20)).await?;
-    if qps > 0.0 && priority_and_fairness_enabled(&client).await {
-        settings.qps = -1.0;
-        client = settings.build()?;
-        tracing::info!(
-            "the API server applies priority and fairness: client-side throttling is off"
-        );
-    }
+    let client = settings.unthrottled_under_apf(client).await?;
     tracing::info!(server = %url, version = %version, qps = settings.qps, burst = settings.burst, "connected to the Kubernetes API server");
     Ok((client, settings))
 }

@@ -160,21 +160,18 @@ impl Clients {
         if let Some(user) = user {
             impersonate(&mut config, user, namespace);
         }
-        // The local limits, or none when the local server has priority and fairness.
+        // The local limits (none when the local server has priority and fairness), then the
+        // remote server's own check, as for the local cluster.
         let (qps, burst) = self
             .settings
             .as_ref()
             .map_or((-1.0, 0), |settings| (settings.qps, settings.burst));
-        let build = |qps| {
-            eddy_runtime::client::build_client(config.clone(), qps, burst)
-                .map_err(|error| format!("failed to build kube client: {error}"))
+        let mut remote = ClientSettings { config, qps, burst };
+        let failed = |error: eddy_runtime::client::ClientError| {
+            format!("failed to build kube client: {error}")
         };
-        let mut client = build(qps)?;
-        // As for the local cluster: no client-side limits against a server with priority and
-        // fairness (Flux checks the remote server the same way).
-        if qps > 0.0 && eddy_runtime::client::priority_and_fairness_enabled(&client).await {
-            client = build(-1.0)?;
-        }
+        let client = remote.build().map_err(failed)?;
+        let client = remote.unthrottled_under_apf(client).await.map_err(failed)?;
         let target = Target {
             client,
             kinds: KindCache::new(),

@@ -95,10 +95,8 @@ impl Decryptor {
             }
             (None, Some((namespace, name))) => {
                 let entries = read_key_secret(client, namespace, name, " age").await?;
-                (
-                    import_age_keys(&entries, &format!("{namespace}/{name}"))?,
-                    None,
-                )
+                let secret = format!("sops SOPS age decryption Secret '{namespace}/{name}'");
+                (import_age_keys(&entries, &secret)?, None)
             }
             (None, None) => (Identities::new(), None),
         };
@@ -368,10 +366,11 @@ async fn read_key_secret(
         .collect())
 }
 
-/// The `*.agekey` entries of the global Secret; other entries are ignored there, as in Flux.
+/// The identities of the `*.agekey` entries; `secret` names the Secret in errors. Other
+/// entries are ignored (the global Secret holds age keys only, as in Flux).
 fn import_age_keys(
     entries: &[(String, Vec<u8>)],
-    described: &str,
+    secret: &str,
 ) -> Result<Identities, DecryptError> {
     let mut identities = Identities::new();
     for (name, value) in entries
@@ -382,7 +381,7 @@ fn import_age_keys(
             .import(&String::from_utf8_lossy(value))
             .map_err(|error| {
                 DecryptError::Keys(format!(
-                    "failed to import '{name}' data from sops SOPS age decryption Secret '{described}': {error}"
+                    "failed to import '{name}' data from {secret}: {error}"
                 ))
             })?;
     }
@@ -395,23 +394,16 @@ fn import_keys(
     entries: &[(String, Vec<u8>)],
     described: &str,
 ) -> Result<(Identities, Option<String>), DecryptError> {
-    let mut identities = Identities::new();
-    let mut unsupported = BTreeSet::new();
-    for (name, value) in entries {
-        if name.ends_with(AGE_KEY_EXTENSION) {
-            let text = String::from_utf8_lossy(value);
-            identities.import(&text).map_err(|error| {
-                DecryptError::Keys(format!(
-                    "failed to import '{name}' data from sops decryption Secret '{described}': {error}"
-                ))
-            })?;
-        } else if let Some((_, kind)) = UNSUPPORTED_ENTRIES
-            .iter()
-            .find(|(suffix, _)| name.ends_with(suffix))
-        {
-            unsupported.insert(*kind);
-        }
-    }
+    let identities = import_age_keys(entries, &format!("sops decryption Secret '{described}'"))?;
+    let unsupported: BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|(name, _)| {
+            UNSUPPORTED_ENTRIES
+                .iter()
+                .find(|(suffix, _)| name.ends_with(suffix))
+                .map(|(_, kind)| *kind)
+        })
+        .collect();
     let missing = (identities.is_empty() && !unsupported.is_empty()).then(|| {
         format!(
             "sops decryption Secret '{described}' holds {} keys, which are not supported by this build of kustomize-controller (age keys in '*.agekey' entries are)",
